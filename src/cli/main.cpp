@@ -1,0 +1,46 @@
+// portcullis: the gateway and its tools. Dispatches to the subcommands in cmd_*.cpp.
+#include <openssl/crypto.h>
+
+#include <csignal>
+#include <iostream>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace portcullis::cli {
+
+void print_error(const std::string& message) { std::cerr << "portcullis: " << message << "\n"; }
+
+}  // namespace portcullis::cli
+
+int main(int argc, char** argv) {
+  using namespace portcullis::cli;
+  // Writes to a closed stdout pipe (access log) must be an error value, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"Portcullis: an authenticating TLS access gateway whose every denial explains itself"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "Print the version and the OpenSSL it runs on");
+
+  const std::vector<Command> commands{add_run_command(app), add_check_config_command(app),
+                                      add_echo_command(app), add_demo_command(app),
+                                      add_denials_command(app)};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (version) {
+    std::cout << "portcullis " << PORTCULLIS_VERSION << " (" << OpenSSL_version(OPENSSL_VERSION)
+              << ")\n";
+    return 0;
+  }
+  for (const auto& command : commands) {
+    if (command.app->parsed()) return command.action();
+  }
+  std::cerr << app.help();
+  return 2;
+}

@@ -1,0 +1,161 @@
+// The validated configuration: plain structs produced from YAML by load_config(). Every field that
+// can fail later (files, names) remembers its YAML path and line so later errors can name them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ip_network.h"
+#include "core/log.h"
+#include "core/result.h"
+
+namespace portcullis::config {
+
+using Duration = std::chrono::milliseconds;
+
+/// Where a value came from in the YAML file, e.g. {"listeners[0].tls.cert", 12}.
+struct Origin {
+  std::string path;
+  int line = 0;
+};
+
+/// A file named in the config, resolved relative to the config file's directory.
+/// The loader has checked that it exists and is readable.
+struct FileRef {
+  std::string path;  ///< absolute or relative-to-cwd path ready to open
+  Origin origin;
+};
+
+/// host:port. `host` is an IP literal (without brackets) or a DNS name.
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  Origin origin;
+  std::string to_string() const;  ///< "host:port" or "[v6]:port"
+};
+
+enum class DetailMode { Local, Always, Never };
+enum class AccessLogTarget { Stdout, Stderr, File, Off };
+enum class ClientAuthMode { Off, Request, Require, RequireHandshake };
+
+struct AdminConfig {
+  std::optional<Endpoint> listen;  ///< absent = no admin listener
+};
+
+struct LogConfig {
+  AccessLogTarget access = AccessLogTarget::Stdout;
+  std::string access_file;  ///< when access == File (resolved path)
+  core::LogLevel level = core::LogLevel::Info;
+};
+
+struct ErrorsConfig {
+  DetailMode detail = DetailMode::Local;
+  std::vector<core::IpNetwork> detail_networks;
+};
+
+/// listeners[].tls.client_auth (enforced by the mTLS capability).
+struct ClientAuthConfig {
+  ClientAuthMode mode = ClientAuthMode::Off;
+  std::optional<FileRef> trusted_ca;
+  std::optional<FileRef> intermediates;
+  int verify_depth = 4;
+  bool require_client_auth_eku = true;
+  bool verify_issuer_dn = false;
+  std::optional<FileRef> crl;
+  int denial_status = 400;
+  Origin origin;
+};
+
+struct ServerTlsConfig {
+  FileRef cert;  ///< leaf first, then intermediates
+  FileRef key;
+  std::optional<ClientAuthConfig> client_auth;
+  Origin origin;
+};
+
+/// listeners[].limits: per-connection protections (nginx client_header_timeout and friends).
+struct ListenerLimits {
+  std::uint64_t max_header_bytes = 32 * 1024;  ///< request line + headers
+  Duration header_timeout{10'000};             ///< first byte to end of headers
+  Duration idle_timeout{60'000};               ///< keep-alive wait for the next request
+  Duration body_timeout{60'000};               ///< max gap between two reads of a request body
+  Duration handshake_timeout{10'000};          ///< TLS handshake
+};
+
+/// routes[].identity_headers: header names set for the upstream. Empty = not sent.
+struct IdentityHeaders {
+  std::string user, groups, subject, issuer, san, fingerprint, verify, cert;
+};
+
+struct RouteMatch {
+  std::string host = "*";  ///< exact, "*", or "*.suffix" (case-insensitive, port ignored)
+  std::string path_prefix = "/";
+};
+
+struct RouteConfig {
+  std::string name;
+  RouteMatch match;
+  std::vector<std::string> authn;  ///< authenticator names; "mtls" = listener verdict; [] anon
+  std::string upstream;            ///< name in upstreams
+  std::uint64_t max_body = 1024 * 1024;
+  IdentityHeaders identity_headers;
+  Origin origin;
+};
+
+struct ListenerConfig {
+  std::string name;
+  Endpoint listen;
+  std::optional<ServerTlsConfig> tls;  ///< absent = plain HTTP
+  ListenerLimits limits;
+  std::vector<RouteConfig> routes;
+  Origin origin;
+};
+
+struct UpstreamTlsConfig {
+  std::optional<FileRef> ca;  ///< absent = the system trust store
+  std::string sni;            ///< empty = the endpoint host when it is a name
+  Origin origin;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::vector<Endpoint> endpoints;
+  Duration connect_timeout{5'000};
+  Duration response_timeout{60'000};  ///< request sent to response headers, and between reads
+  std::optional<UpstreamTlsConfig> tls;
+  int max_idle = 64;  ///< idle keep-alive connections kept per worker and endpoint
+  Origin origin;
+};
+
+/// authenticators.<name>: the type is validated here; the mechanisms are separate capabilities.
+struct AuthenticatorConfig {
+  std::string name;
+  std::string type;
+  Origin origin;
+};
+
+struct Config {
+  std::string file;      ///< the config file as given
+  std::string base_dir;  ///< directory relative paths are resolved against
+  int workers = 0;       ///< 0 = number of cores
+  Duration shutdown_timeout{30'000};
+  AdminConfig admin;
+  LogConfig log;
+  ErrorsConfig errors;
+  std::vector<ListenerConfig> listeners;
+  std::map<std::string, AuthenticatorConfig> authenticators;
+  std::map<std::string, UpstreamConfig> upstreams;
+};
+
+/// Parses and validates a config file. Errors name the YAML path and line.
+core::Result<Config> load_config(const std::string& file);
+
+/// Same, from text (base_dir resolves relative paths; `file` is used in messages).
+core::Result<Config> load_config_text(const std::string& text, const std::string& base_dir,
+                                      const std::string& file = "<text>");
+
+}  // namespace portcullis::config

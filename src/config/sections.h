@@ -1,0 +1,36 @@
+// Internal to src/config: one loader per top-level section of the schema. Each fills its part of
+// Config and records errors in the node's Diagnostics; cross references are checked against the
+// sections loaded before it (authenticators and upstreams load before listeners).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+
+namespace portcullis::config {
+
+/// `authenticators`: a map of name -> {type, ...}.
+void load_authenticators(const Node& node, std::map<std::string, AuthenticatorConfig>& out);
+
+/// `upstreams`: a map of name -> {endpoints, timeouts, max_idle, tls}.
+void load_upstreams(const Node& node, const std::string& base_dir,
+                    std::map<std::string, UpstreamConfig>& out);
+
+/// What a listener's routes may refer to.
+struct RouteReferences {
+  const std::map<std::string, AuthenticatorConfig>& authenticators;
+  const std::map<std::string, UpstreamConfig>& upstreams;
+};
+
+/// `listeners`: a non-empty list of listeners with their TLS, limits and routes.
+void load_listeners(const Node& node, const std::string& base_dir, const RouteReferences& refs,
+                    std::vector<ListenerConfig>& out);
+
+/// listeners[i].routes: the routes of one listener (`listener` is complete apart from routes).
+void load_routes(const Node& node, const ListenerConfig& listener, const RouteReferences& refs,
+                 std::vector<RouteConfig>& out);
+
+}  // namespace portcullis::config

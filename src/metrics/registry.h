@@ -1,0 +1,53 @@
+// Process metrics: lock-free counters updated from the I/O threads and their Prometheus text
+// exposition for the admin /metrics endpoint. No I/O here.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/denial.h"
+
+namespace portcullis::metrics {
+
+/// Per (listener, route) counters. Created at start-up; the hot path only touches atomics.
+class RouteCounters;
+/// Per listener gauges (active connections).
+class ListenerGauges;
+
+class Registry {
+ public:
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  /// Declares a (listener, route) pair; route "" stands for requests that matched no route.
+  /// Call before serving; the returned pointer stays valid for the registry's lifetime.
+  /// Registering the same pair twice returns the same counters.
+  RouteCounters* route(std::string_view listener, std::string_view route);
+
+  /// One finished request (forwarded or denied). `status` outside 100..599 is counted as 0.
+  void count_request(RouteCounters* counters, int status, double duration_seconds);
+  void count_denial(core::DenialCode code);
+  /// Declares a listener; same lifetime and idempotence rules as route().
+  ListenerGauges* listener(std::string_view name);
+  void connection_opened(ListenerGauges* gauges);
+  void connection_closed(ListenerGauges* gauges);
+
+  /// Prometheus text exposition format 0.0.4:
+  ///   portcullis_requests_total{listener,route,status}
+  ///   portcullis_request_duration_seconds{listener,route} histogram
+  ///   portcullis_denials_total{code}            (every catalogue code, zeros included)
+  ///   portcullis_connections_active{listener}
+  std::string prometheus_text() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace portcullis::metrics

@@ -1,0 +1,83 @@
+// Server and upstream TLS context construction on top of pki/ loaders.
+#include "net/tls_context.h"
+
+#include "pki/cert_files.h"
+#include "pki/openssl_ptr.h"
+
+namespace portcullis::net {
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+core::Error at(const config::Origin& origin, std::string message) {
+  return core::Error{std::move(message), origin.path, origin.line};
+}
+
+std::unique_ptr<ssl::context> base_context(ssl::context::method method) {
+  auto ctx = std::make_unique<ssl::context>(method);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  return ctx;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<ssl::context>> make_server_context(
+    const config::ServerTlsConfig& tls) {
+  auto certs = pki::load_certificates(tls.cert.path);
+  if (!certs) return std::unexpected(at(tls.cert.origin, certs.error().message));
+  auto key = pki::load_private_key(tls.key.path);
+  if (!key) return std::unexpected(at(tls.key.origin, key.error().message));
+  if (!pki::key_matches_certificate(key->get(), certs->front().get())) {
+    return std::unexpected(at(tls.key.origin, "the key does not match the first certificate of \"" +
+                                                  tls.cert.path + "\" (" +
+                                                  pki::summarize(certs->front().get()).subject +
+                                                  ")"));
+  }
+  auto ctx = base_context(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_use_certificate(native, certs->front().get()) != 1 ||
+      SSL_CTX_use_PrivateKey(native, key->get()) != 1) {
+    return std::unexpected(at(tls.cert.origin, "cannot use certificate: " + pki::openssl_errors()));
+  }
+  for (std::size_t i = 1; i < certs->size(); ++i) {
+    // add1: the context takes its own reference.
+    if (SSL_CTX_add1_chain_cert(native, (*certs)[i].get()) != 1) {
+      return std::unexpected(at(tls.cert.origin, "cannot add chain certificate " +
+                                                     std::to_string(i) + ": " +
+                                                     pki::openssl_errors()));
+    }
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return std::unexpected(at(tls.key.origin, "key check failed: " + pki::openssl_errors()));
+  }
+  static constexpr unsigned char kSessionContext[] = "portcullis";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  return ctx;
+}
+
+core::Result<std::unique_ptr<ssl::context>> make_upstream_context(
+    const config::UpstreamTlsConfig& tls) {
+  auto ctx = base_context(ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
+  if (tls.ca) {
+    auto certs = pki::load_certificates(tls.ca->path);
+    if (!certs) return std::unexpected(at(tls.ca->origin, certs.error().message));
+    X509_STORE* store = SSL_CTX_get_cert_store(native);
+    for (auto& c : *certs) {
+      if (X509_STORE_add_cert(store, c.get()) != 1) {
+        return std::unexpected(at(tls.ca->origin, "cannot add CA: " + pki::openssl_errors()));
+      }
+    }
+  } else if (SSL_CTX_set_default_verify_paths(native) != 1) {
+    return std::unexpected(at(tls.origin, "cannot load the system trust store: " +
+                                              pki::openssl_errors()));
+  }
+  return ctx;
+}
+
+}  // namespace portcullis::net

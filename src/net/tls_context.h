@@ -1,0 +1,24 @@
+// TLS contexts built from the configuration: one server context per TLS listener (shared by all
+// workers: SSL_CTX is thread-safe for SSL_new) and one client context per TLS upstream.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <memory>
+
+#include "config/config.h"
+#include "core/result.h"
+
+namespace portcullis::net {
+
+/// Server context: TLS 1.2+, the listener's certificate chain and key (checked: readable,
+/// unencrypted, matching the leaf). Errors name the YAML key and line.
+core::Result<std::unique_ptr<boost::asio::ssl::context>> make_server_context(
+    const config::ServerTlsConfig& tls);
+
+/// Client context for an upstream: TLS 1.2+, peer verification against `tls.ca` (or the system
+/// store when absent).
+core::Result<std::unique_ptr<boost::asio::ssl::context>> make_upstream_context(
+    const config::UpstreamTlsConfig& tls);
+
+}  // namespace portcullis::net

@@ -1,0 +1,214 @@
+// Upstream dialing with precise failure codes, and the per-worker idle pool.
+#include "net/upstream_pool.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <sys/socket.h>
+
+#include "net/transports.h"
+#include "pki/openssl_ptr.h"
+
+namespace portcullis::net {
+
+using core::DenialCode;
+
+/// An upstream connection owned by the pool or lent to one exchange.
+class PooledConnection final : public proxy::UpstreamConnection {
+ public:
+  PooledConnection(std::unique_ptr<proxy::Transport> transport, std::string endpoint,
+                   std::size_t upstream, std::size_t endpoint_index)
+      : transport_(std::move(transport)),
+        endpoint_(std::move(endpoint)),
+        upstream_(upstream),
+        endpoint_index_(endpoint_index) {}
+
+  proxy::Transport& transport() override { return *transport_; }
+  const std::string& endpoint() const override { return endpoint_; }
+  bool reused() const override { return reused_; }
+
+  void mark_reused() { reused_ = true; }
+  std::size_t upstream() const { return upstream_; }
+  std::size_t endpoint_index() const { return endpoint_index_; }
+  int native_fd() {
+    if (auto* tcp = dynamic_cast<TcpTransport*>(transport_.get())) {
+      return tcp->stream().socket().native_handle();
+    }
+    if (auto* tls = dynamic_cast<TlsTransport*>(transport_.get())) {
+      return beast::get_lowest_layer(tls->stream()).socket().native_handle();
+    }
+    return -1;
+  }
+
+ private:
+  std::unique_ptr<proxy::Transport> transport_;
+  std::string endpoint_;
+  std::size_t upstream_;
+  std::size_t endpoint_index_;
+  bool reused_ = false;
+};
+
+namespace {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+
+/// An idle keep-alive connection is usable when the peer has neither closed it nor sent
+/// anything unsolicited (a TLS close_notify counts as unsolicited).
+bool idle_connection_alive(int fd) {
+  if (fd < 0) return false;
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+bool is_dns_error(const error_code& ec) {
+  return ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again ||
+         ec == asio::error::no_data || ec == asio::error::no_recovery ||
+         ec.category() == asio::error::get_addrinfo_category() ||
+         ec.category() == asio::error::get_netdb_category();
+}
+
+std::string tls_failure_text(SSL* ssl, const error_code& ec) {
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    return std::string("certificate verification failed: ") +
+           X509_verify_cert_error_string(verify);
+  }
+  std::string text = ec.message();
+  const auto queued = pki::openssl_errors();
+  if (!queued.empty()) text += " (" + queued + ")";
+  return text;
+}
+
+}  // namespace
+
+UpstreamPool::UpstreamPool(asio::io_context& io, const proxy::Runtime& runtime,
+                           const std::vector<asio::ssl::context*>& tls)
+    : io_(io) {
+  for (std::size_t i = 0; i < runtime.upstreams.size(); ++i) {
+    const auto* cfg = runtime.upstreams[i];
+    UpstreamState up{cfg, i < tls.size() ? tls[i] : nullptr, {}, 0};
+    for (const auto& ep : cfg->endpoints) up.endpoints.push_back({&ep, ep.to_string(), {}});
+    upstreams_.push_back(std::move(up));
+  }
+}
+
+UpstreamPool::~UpstreamPool() = default;
+
+void UpstreamPool::close_idle() {
+  for (auto& up : upstreams_) {
+    for (auto& ep : up.endpoints) {
+      for (auto& c : ep.idle) c->transport().close();
+      ep.idle.clear();
+    }
+  }
+}
+
+asio::awaitable<proxy::DialResult> UpstreamPool::acquire(std::size_t index, bool fresh) {
+  auto& up = upstreams_[index];
+  const std::size_t count = up.endpoints.size();
+  proxy::DialResult last;
+  std::string failures;
+  for (std::size_t tried = 0; tried < count; ++tried) {
+    const std::size_t ei = up.next++ % count;
+    auto& ep = up.endpoints[ei];
+    while (!fresh && !ep.idle.empty()) {
+      auto conn = std::move(ep.idle.back());
+      ep.idle.pop_back();
+      if (!idle_connection_alive(conn->native_fd())) {
+        conn->transport().close();
+        continue;
+      }
+      conn->mark_reused();
+      co_return proxy::DialResult{std::move(conn), {}, ep.label};
+    }
+    auto result = co_await dial(up, ep, ei);
+    if (result.connection) co_return result;
+    // Try the next endpoint; the denial reports every endpoint that failed.
+    if (!failures.empty()) failures += "; ";
+    failures += result.denial.detail;
+    last = std::move(result);
+  }
+  last.denial.detail = failures;
+  co_return last;
+}
+
+asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, EndpointState& ep,
+                                                      std::size_t ei) {
+  const auto& cfg = *up.config;
+  const auto& endpoint = *ep.endpoint;
+  auto fail = [&](DenialCode code, std::string what) {
+    return proxy::DialResult{
+        nullptr,
+        core::make_denial(code, "upstream \"" + cfg.name + "\" endpoint " + ep.label + ": " + what),
+        ep.label};
+  };
+
+  error_code ec;
+  asio::ip::tcp::resolver resolver(io_);
+  const auto results =
+      co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                      redirect_error(use_awaitable, ec));
+  if (ec) {
+    co_return fail(is_dns_error(ec) ? DenialCode::UpstreamDnsFailed
+                                    : DenialCode::UpstreamConnectFailed,
+                   "cannot resolve \"" + endpoint.host + "\": " + ec.message());
+  }
+
+  auto connect_and_wrap = [&](auto transport) -> asio::awaitable<proxy::DialResult> {
+    auto& tcp = beast::get_lowest_layer(transport->stream());
+    tcp.expires_after(cfg.connect_timeout);
+    co_await tcp.async_connect(results, redirect_error(use_awaitable, ec));
+    if (ec == beast::error::timeout) {
+      co_return fail(DenialCode::UpstreamTimeout,
+                     "connect timed out after " + std::to_string(cfg.connect_timeout.count()) +
+                         " ms");
+    }
+    if (ec) co_return fail(DenialCode::UpstreamConnectFailed, "connect failed: " + ec.message());
+    tcp.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    if constexpr (std::is_same_v<decltype(transport), std::unique_ptr<TlsTransport>>) {
+      const std::string sni = cfg.tls && !cfg.tls->sni.empty() ? cfg.tls->sni : endpoint.host;
+      ec = co_await transport->handshake_client(sni, sni, cfg.connect_timeout);
+      if (ec == beast::error::timeout) {
+        co_return fail(DenialCode::UpstreamTimeout, "TLS handshake timed out after " +
+                                                        std::to_string(cfg.connect_timeout.count()) +
+                                                        " ms");
+      }
+      if (ec) {
+        co_return fail(DenialCode::UpstreamTlsFailed,
+                       "TLS handshake failed: " + tls_failure_text(transport->native(), ec));
+      }
+    }
+    transport->expires_never();
+    co_return proxy::DialResult{
+        std::make_unique<PooledConnection>(std::move(transport), ep.label,
+                                           static_cast<std::size_t>(&up - upstreams_.data()), ei),
+        {},
+        ep.label};
+  };
+
+  if (up.tls) {
+    co_return co_await connect_and_wrap(std::make_unique<TlsTransport>(io_.get_executor(), *up.tls));
+  }
+  co_return co_await connect_and_wrap(std::make_unique<TcpTransport>(io_.get_executor()));
+}
+
+void UpstreamPool::release(std::unique_ptr<proxy::UpstreamConnection> connection, bool reusable) {
+  if (!connection) return;
+  auto* pooled = static_cast<PooledConnection*>(connection.get());
+  auto& up = upstreams_[pooled->upstream()];
+  auto& ep = up.endpoints[pooled->endpoint_index()];
+  if (!reusable || static_cast<int>(ep.idle.size()) >= up.config->max_idle ||
+      !pooled->transport().is_open()) {
+    pooled->transport().close();
+    return;
+  }
+  pooled->transport().expires_never();
+  connection.release();
+  ep.idle.emplace_back(pooled);
+}
+
+}  // namespace portcullis::net

@@ -1,0 +1,164 @@
+// Worker: acceptors with SO_REUSEPORT, one coroutine per connection, drain on shutdown.
+#include "net/worker.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "net/transports.h"
+
+namespace portcullis::net {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+using core::LogLevel;
+
+struct Worker::Acceptor {
+  asio::ip::tcp::acceptor acceptor;
+  const proxy::ListenerRuntime* listener;
+  asio::ssl::context* tls;
+};
+
+Worker::Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls)
+    : id_(id), runtime_(std::move(runtime)), tls_(tls) {
+  std::vector<asio::ssl::context*> upstream_tls;
+  for (const auto& c : tls_.upstreams) upstream_tls.push_back(c.get());
+  pool_ = std::make_unique<UpstreamPool>(io_, *runtime_, upstream_tls);
+}
+
+Worker::~Worker() = default;
+
+core::Result<void> Worker::open_acceptors() {
+  for (std::size_t i = 0; i < runtime_->listeners.size(); ++i) {
+    const auto& lr = runtime_->listeners[i];
+    const auto& ep = lr.config->listen;
+    error_code ec;
+    const auto address = asio::ip::make_address(ep.host, ec);
+    if (ec) return core::fail("not an IP address: " + ep.host, ep.origin.path, ep.origin.line);
+    const asio::ip::tcp::endpoint endpoint(address, ep.port);
+    auto acc = std::make_unique<Acceptor>(
+        Acceptor{asio::ip::tcp::acceptor(io_), &lr, tls_.listeners[i].get()});
+    auto& a = acc->acceptor;
+    a.open(endpoint.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      const int one = 1;
+      if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec = error_code(errno, boost::system::system_category());
+      }
+    }
+    if (!ec && address.is_v6()) a.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) a.bind(endpoint, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return core::fail("cannot listen on " + ep.to_string() + ": " + ec.message(), ep.origin.path,
+                        ep.origin.line);
+    }
+    acceptors_.push_back(std::move(acc));
+  }
+  return {};
+}
+
+void Worker::run() {
+  for (auto& a : acceptors_) asio::co_spawn(io_, accept_loop(*a), asio::detached);
+  io_.run();
+}
+
+void Worker::begin_drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    for (auto& a : acceptors_) {
+      error_code ec;
+      a->acceptor.close(ec);
+    }
+    pool_->close_idle();
+    for (auto& s : sessions_) {
+      if (s.context->idle) s.transport->close();
+    }
+  });
+}
+
+void Worker::stop() { io_.stop(); }
+
+asio::awaitable<void> Worker::accept_loop(Acceptor& acceptor) {
+  for (;;) {
+    error_code ec;
+    auto socket = co_await acceptor.acceptor.async_accept(redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !acceptor.acceptor.is_open()) co_return;
+    if (ec) {
+      // EMFILE and friends: back off instead of spinning, keep serving existing connections.
+      core::log(LogLevel::Warn, "worker {}: accept on {} failed: {}", id_,
+                acceptor.listener->config->name, ec.message());
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    asio::co_spawn(io_, session(std::move(socket), *acceptor.listener, acceptor.tls),
+                   asio::detached);
+  }
+}
+
+asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket,
+                                      const proxy::ListenerRuntime& listener,
+                                      asio::ssl::context* tls) {
+  open_.fetch_add(1, std::memory_order_relaxed);
+  runtime_->metrics->connection_opened(listener.gauges);
+  proxy::ConnectionContext ctx;
+  ctx.runtime = runtime_;
+  ctx.listener = &listener;
+  ctx.dialer = pool_.get();
+  ctx.draining = &draining_;
+  error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (!ec) {
+    ctx.peer_text = remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
+                        ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string()
+                        : remote.address().to_string();
+    ctx.peer = core::IpAddress::parse(ctx.peer_text).value_or(core::IpAddress{});
+  }
+  std::unique_ptr<proxy::Transport> transport;
+  try {
+    if (tls) {
+      auto t = std::make_unique<TlsTransport>(std::move(socket), *tls);
+      const auto hs = co_await t->handshake_server(listener.config->limits.handshake_timeout);
+      if (hs) {
+        core::log(LogLevel::Debug, "listener {}: TLS handshake with {} failed: {}",
+                  listener.config->name, ctx.peer_text, hs.message());
+        t->close();
+      } else {
+        ctx.tls = t->facts();
+        transport = std::move(t);
+      }
+    } else {
+      transport = std::make_unique<TcpTransport>(std::move(socket));
+    }
+    if (transport) {
+      sessions_.push_back({&ctx, transport.get()});
+      auto self = std::prev(sessions_.end());
+      try {
+        co_await proxy::serve_connection(ctx, *transport);
+      } catch (const std::exception& e) {
+        core::log(LogLevel::Error, "listener {}: connection from {} closed after an error: {}",
+                  listener.config->name, ctx.peer_text, e.what());
+        transport->close();
+      }
+      sessions_.erase(self);
+    }
+  } catch (const std::exception& e) {
+    core::log(LogLevel::Error, "listener {}: connection from {} failed: {}", listener.config->name,
+              ctx.peer_text, e.what());
+  }
+  runtime_->metrics->connection_closed(listener.gauges);
+  open_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace portcullis::net

@@ -1,0 +1,65 @@
+// A worker: one thread, one io_context, its own SO_REUSEPORT acceptor per listener and its own
+// upstream pool. Nothing on the request path is shared with other workers except atomics.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <vector>
+
+#include "core/result.h"
+#include "net/upstream_pool.h"
+#include "proxy/pipeline.h"
+#include "proxy/runtime.h"
+
+namespace portcullis::net {
+
+/// The TLS contexts of one runtime, shared read-only by all workers.
+struct TlsContexts {
+  std::vector<std::unique_ptr<boost::asio::ssl::context>> listeners;  ///< nullptr = plain
+  std::vector<std::unique_ptr<boost::asio::ssl::context>> upstreams;  ///< nullptr = plain
+};
+
+class Worker {
+ public:
+  Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls);
+  ~Worker();
+
+  /// Binds this worker's acceptors (SO_REUSEPORT). Errors name the listener.
+  core::Result<void> open_acceptors();
+  /// Thread body: accept and serve until stop().
+  void run();
+  /// Thread-safe: stop accepting, close idle connections, let in-flight requests finish and then
+  /// close their connections.
+  void begin_drain();
+  /// Thread-safe: stop the io_context now (after the drain deadline).
+  void stop();
+  /// Connections still open (thread-safe read).
+  std::size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Acceptor;
+  boost::asio::awaitable<void> accept_loop(Acceptor& acceptor);
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket,
+                                       const proxy::ListenerRuntime& listener,
+                                       boost::asio::ssl::context* tls);
+
+  int id_;
+  boost::asio::io_context io_{1};
+  std::shared_ptr<const proxy::Runtime> runtime_;
+  const TlsContexts& tls_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unique_ptr<UpstreamPool> pool_;
+  struct LiveSession {
+    proxy::ConnectionContext* context;
+    proxy::Transport* transport;
+  };
+  std::list<LiveSession> sessions_;  ///< only touched on this worker's thread
+  bool draining_ = false;
+  std::atomic<std::size_t> open_{0};
+};
+
+}  // namespace portcullis::net

@@ -1,0 +1,59 @@
+// Loading certificates and private keys from PEM files with specific, operator-readable errors.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "pki/openssl_ptr.h"
+
+namespace portcullis::pki {
+
+/// Every certificate in a PEM file, in file order. Errors: unreadable file, no certificate,
+/// a broken PEM block (with the line), a private key in a certificate file.
+core::Result<std::vector<X509Ptr>> load_certificates(const std::string& file);
+
+/// The private key of a PEM file (PKCS#8, traditional RSA/EC). Errors: unreadable, no key,
+/// encrypted with a passphrase (not supported: say so), more than one key.
+core::Result<EvpPkeyPtr> load_private_key(const std::string& file);
+
+/// load_certificates() on PEM text already in memory; `name` stands for the file in messages
+/// (e.g. "X-Client-Cert header").
+core::Result<std::vector<X509Ptr>> parse_certificates(std::string_view pem,
+                                                      const std::string& name);
+
+/// load_private_key() on PEM text already in memory; `name` stands for the file in messages.
+core::Result<EvpPkeyPtr> parse_private_key(std::string_view pem, const std::string& name);
+
+/// Whether `key` is the private half of `cert`'s public key.
+bool key_matches_certificate(EVP_PKEY* key, X509* cert);
+
+/// Operator-facing facts of one certificate.
+struct CertSummary {
+  std::string subject;  ///< RFC 2253 order, e.g. "CN=client,O=Example"
+  std::string issuer;
+  std::string serial;      ///< hex, upper case
+  std::string sha256;      ///< hex, lower case, of the DER
+  std::string not_before;  ///< RFC 3339
+  std::string not_after;
+  std::vector<std::string> sans;  ///< "DNS:x", "IP:1.2.3.4", "email:...", "URI:..."
+  bool is_ca = false;
+  bool self_signed = false;
+  std::vector<std::string> extended_key_usage;  ///< "serverAuth", "clientAuth", or dotted OIDs
+  std::vector<std::string> key_usage;  ///< "digitalSignature", "keyCertSign", ...; empty = absent
+  std::string key_type;                ///< "EC P-256", "RSA 2048", "ED25519", ...
+  std::string subject_key_id;          ///< hex "AB:CD:...", "" when absent
+  std::string authority_key_id;        ///< keyIdentifier of the AKI, "" when absent
+  std::chrono::system_clock::time_point valid_from;   ///< not_before as a time point
+  std::chrono::system_clock::time_point valid_until;  ///< not_after as a time point
+};
+
+/// The facts of `cert` (never fails; fields OpenSSL cannot render are left empty).
+CertSummary summarize(X509* cert);
+
+/// The certificate as PEM text.
+std::string to_pem(X509* cert);
+
+}  // namespace portcullis::pki

@@ -1,0 +1,119 @@
+// Hop-by-hop removal, identity stripping, forwarding headers, and raw header checks.
+#include "proxy/header_rules.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace portcullis::proxy {
+namespace {
+
+constexpr std::array<std::string_view, 9> kHopByHop{
+    "connection", "keep-alive",        "proxy-connection",    "te",            "trailer",
+    "upgrade",    "transfer-encoding", "proxy-authorization", "content-length"};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string check_raw_header_block(std::string_view block) {
+  std::size_t line_no = 1;
+  for (std::size_t i = 0; i < block.size(); ++i) {
+    const char c = block[i];
+    if (c == '\0') return "NUL byte in the request header";
+    if (c == '\r' && (i + 1 >= block.size() || block[i + 1] != '\n')) {
+      return "bare CR in the request header";
+    }
+    if (c == '\n') {
+      ++line_no;
+      const bool more = i + 1 < block.size();
+      if (more && line_no > 2 && (block[i + 1] == ' ' || block[i + 1] == '\t')) {
+        return "obsolete line folding (a header line starting with whitespace) at header line " +
+               std::to_string(line_no - 1);
+      }
+      if (more && line_no == 2 && (block[i + 1] == ' ' || block[i + 1] == '\t')) {
+        return "whitespace before the first header field";
+      }
+    }
+  }
+  return {};
+}
+
+void remove_hop_by_hop(HeaderList& headers) {
+  std::vector<std::string> named;
+  for (const auto& [name, value] : headers.fields()) {
+    if (!iequals(name, "connection")) continue;
+    std::string_view v(value);
+    while (!v.empty()) {
+      const auto comma = v.find(',');
+      const auto token = trim(v.substr(0, comma));
+      if (!token.empty()) named.push_back(lower(token));
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  std::erase_if(headers.fields(), [&](const HeaderList::Field& f) {
+    const auto n = lower(f.first);
+    return std::find(kHopByHop.begin(), kHopByHop.end(), n) != kHopByHop.end() ||
+           std::find(named.begin(), named.end(), n) != named.end();
+  });
+}
+
+IdentityHeaderStripper::IdentityHeaderStripper(std::vector<std::string> names) {
+  for (auto& n : names) {
+    if (!n.empty()) names_.push_back(lower(n));
+  }
+  // SECURITY: the default identity header names are stripped even when a route does not use
+  // them, so an upstream that trusts them by convention cannot be fooled by a client.
+  for (std::string_view n : {"x-forwarded-client-cert", "x-auth-user", "x-auth-groups",
+                             "x-client-subject", "x-client-issuer", "x-client-san",
+                             "x-client-sha256", "x-client-verify"}) {
+    names_.emplace_back(n);
+  }
+  std::sort(names_.begin(), names_.end());
+  names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
+}
+
+std::vector<std::string> IdentityHeaderStripper::strip(HeaderList& headers) const {
+  std::vector<std::string> removed;
+  std::erase_if(headers.fields(), [&](const HeaderList::Field& f) {
+    const auto n = lower(f.first);
+    // SECURITY: every X-Client-Cert* variant is the gateway's to assert, configured or not.
+    const bool hit = n.starts_with("x-client-cert") ||
+                     std::binary_search(names_.begin(), names_.end(), n);
+    if (hit) removed.push_back(f.first);
+    return hit;
+  });
+  return removed;
+}
+
+void add_forwarded_headers(HeaderList& headers, std::string_view client_ip, bool tls,
+                           std::string_view host) {
+  std::string xff;
+  for (const auto& [name, value] : headers.fields()) {
+    if (!iequals(name, "x-forwarded-for")) continue;
+    if (!xff.empty()) xff += ", ";
+    xff += value;
+  }
+  if (!xff.empty()) xff += ", ";
+  xff += client_ip;
+  headers.set("X-Forwarded-For", std::move(xff));
+  headers.set("X-Forwarded-Proto", tls ? "https" : "http");
+  if (!host.empty()) {
+    headers.set("X-Forwarded-Host", std::string(host));
+  } else {
+    headers.remove("X-Forwarded-Host");
+  }
+}
+
+}  // namespace portcullis::proxy

@@ -1,0 +1,571 @@
+// The request pipeline coroutine: one Exchange per request, streaming bodies both ways through
+// MessageParser with bounded buffers, turning every negative outcome into a catalogue Denial.
+#include "proxy/pipeline.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <array>
+#include <chrono>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/request_id.h"
+#include "explain/render.h"
+#include "proxy/exchange_io.h"
+#include "proxy/header_rules.h"
+#include "proxy/message_parser.h"
+
+namespace portcullis::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using core::DenialCode;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+/// What happened to a request; decides whether the connection can serve another one.
+enum class Outcome { KeepAlive, Close };
+
+/// One request/response exchange on a client connection.
+class Exchange {
+ public:
+  Exchange(ConnectionContext& ctx, Transport& client, boost::beast::flat_buffer& buf)
+      : ctx_(ctx),
+        client_(client),
+        buf_(buf),
+        rt_(*ctx.runtime),
+        listener_(*ctx.listener),
+        limits_(listener_.config->limits) {
+    start_ = Clock::now();
+    record_.ts = core::rfc3339(std::chrono::system_clock::now());
+    record_.request_id = core::new_request_id();
+    record_.listener = listener_.config->name;
+    record_.client_ip = ctx.peer_text;
+    record_.tls_version = ctx.tls.version;
+  }
+
+  awaitable<Outcome> run() {
+    Outcome outcome = co_await serve();
+    account();
+    co_return outcome;
+  }
+
+ private:
+  // ---- stages -------------------------------------------------------------------------------
+
+  awaitable<Outcome> serve() {
+    // parse
+    const auto header_len = co_await read_header_block();
+    if (!header_len) co_return Outcome::Close;
+    if (*header_len == 0) co_return co_await deny(pending_denial_, true);
+    if (auto bad = check_raw_header_block(
+            {static_cast<const char*>(buf_.data().data()), *header_len});
+        !bad.empty()) {
+      co_return co_await deny(core::make_denial(DenialCode::RequestMalformed, bad), true);
+    }
+    parser_.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+    error_code ec;
+    const auto used = parser_.put(buf_.data(), ec);
+    buf_.consume(used);
+    record_.bytes_in += used;
+    if (ec == http::error::header_limit) {
+      co_return co_await deny(core::make_denial(DenialCode::RequestHeaderTooLarge), true);
+    }
+    if (ec && ec != http::error::need_more) {
+      co_return co_await deny(core::make_denial(DenialCode::RequestMalformed, ec.message()), true);
+    }
+    if (!parser_.is_header_done()) {
+      co_return co_await deny(
+          core::make_denial(DenialCode::RequestMalformed, "incomplete request header"), true);
+    }
+    head_parsed_ = true;
+    RequestHead& head = parser_.head();
+    record_.method = head.method;
+    record_.path = std::string(head.path());
+    if (auto bad = check_framing(head); !bad.empty()) {
+      co_return co_await deny(core::make_denial(DenialCode::RequestMalformed, bad), true);
+    }
+
+    // sanitize
+    listener_.stripper.strip(head.headers);
+
+    // route
+    const auto host = head.headers.get("host").value_or("");
+    const int index = listener_.router.match(host, head.path());
+    if (index < 0) {
+      co_return co_await deny(
+          core::make_denial(DenialCode::RouteNotFound,
+                            "no route of listener \"" + listener_.config->name + "\" matches host \"" +
+                                std::string(host) + "\" and path \"" + record_.path + "\""),
+          !body_complete());
+    }
+    route_ = &listener_.routes[static_cast<std::size_t>(index)];
+    record_.route = route_->config->name;
+
+    // authn / authz: the route's authenticator list is empty (anonymous) in this build; the
+    // config loader refuses any other list, so there is nothing to evaluate here yet.
+
+    // body limit known up front
+    if (head.framing == BodyFraming::ContentLength && head.content_length > route_->config->max_body) {
+      co_return co_await deny(body_too_large(head.content_length), true);
+    }
+    if (parser_.body_bytes() > route_->config->max_body) {
+      co_return co_await deny(body_too_large(parser_.body_bytes()), true);
+    }
+
+    co_return co_await forward();
+  }
+
+  /// Reads until the end of the header block is buffered. Returns its length; 0 when a denial
+  /// was prepared in pending_denial_; nullopt when the client went away (nothing to answer).
+  awaitable<std::optional<std::size_t>> read_header_block() {
+    client_.expires_after(limits_.header_timeout);
+    std::size_t searched = 0;
+    for (;;) {
+      std::string_view data(static_cast<const char*>(buf_.data().data()), buf_.size());
+      // RFC 9112 2.2: ignore empty lines before the request line.
+      std::size_t lead = 0;
+      while (lead + 1 < data.size() && data[lead] == '\r' && data[lead + 1] == '\n') lead += 2;
+      if (lead > 0) {
+        buf_.consume(lead);
+        record_.bytes_in += lead;
+        searched = 0;
+        continue;
+      }
+      const auto end = data.find("\r\n\r\n", searched > 3 ? searched - 3 : 0);
+      if (end != std::string_view::npos) co_return end + 4;
+      searched = data.size();
+      if (data.size() > limits_.max_header_bytes) {
+        pending_denial_ = core::make_denial(
+            DenialCode::RequestHeaderTooLarge,
+            "request header exceeds " + std::to_string(limits_.max_header_bytes) + " bytes");
+        co_return 0;
+      }
+      error_code ec;
+      const auto n = co_await client_.read_some(buf_.prepare(kReadChunk), ec);
+      buf_.commit(n);
+      if (ec == boost::beast::error::timeout) {
+        pending_denial_ = core::make_denial(
+            DenialCode::RequestTimeout, "request header not complete after " +
+                                            std::to_string(limits_.header_timeout.count()) + " ms");
+        co_return 0;
+      }
+      if (ec) co_return std::nullopt;
+    }
+  }
+
+  /// Framing rules Beast leaves to us (RFC 9112 6.1, 6.3 and 3.2).
+  std::string check_framing(const RequestHead& head) const {
+    if (parser_.unsupported_transfer_encoding()) {
+      return "Transfer-Encoding must end with chunked";
+    }
+    const auto hosts = head.headers.count("host");
+    if (head.version >= 11 && hosts == 0) return "missing Host header";
+    if (hosts > 1) return "more than one Host header";
+    if (head.target.empty() || (head.target.front() != '/' && head.target != "*")) {
+      return "request target must be a path (origin-form), got \"" + head.target.substr(0, 64) +
+             "\"";
+    }
+    return {};
+  }
+
+  bool body_complete() const { return parser_.is_done(); }
+
+  core::Denial body_too_large(std::uint64_t size) const {
+    return core::make_denial(DenialCode::RequestBodyTooLarge,
+                             "body of " + std::to_string(size) + " bytes exceeds max_body " +
+                                 std::to_string(route_->config->max_body) + " of route \"" +
+                                 route_->config->name + "\"");
+  }
+
+  // ---- forward --------------------------------------------------------------------------------
+
+  awaitable<Outcome> forward() {
+    RequestHead& head = parser_.head();
+    const auto& up_config = *rt_.upstreams[route_->upstream_index];
+    record_.upstream = up_config.name;
+
+    RequestHead out;
+    out.method = head.method;
+    out.target = head.target;
+    out.headers = head.headers;
+    const bool expect_continue = expects_continue(out.headers);
+    remove_hop_by_hop(out.headers);
+    out.headers.remove("expect");
+    add_forwarded_headers(out.headers, ctx_.peer_text, listener_.tls,
+                          head.headers.get("host").value_or(""));
+    out.headers.set("X-Request-Id", record_.request_id);
+    out.framing = head.framing;
+    out.content_length = head.content_length;
+    const std::string out_head = serialize_request_head(out);
+
+    // A reused idle connection may have been closed by the upstream meanwhile: retry once on a
+    // fresh one when nothing of the request body had to be consumed yet.
+    for (int attempt = 0;; ++attempt) {
+      if (upstream_) {
+        upstream_->transport().close();
+        ctx_.dialer->release(std::move(upstream_), false);
+      }
+      auto dial = co_await ctx_.dialer->acquire(route_->upstream_index, attempt > 0);
+      if (!dial.connection) {
+        record_.upstream = up_config.name + " " + dial.endpoint;
+        co_return co_await deny(std::move(dial.denial), !body_complete());
+      }
+      upstream_ = std::move(dial.connection);
+      record_.upstream = up_config.name + " " + upstream_->endpoint();
+      if (expect_continue && !body_complete() && attempt == 0) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        const std::array<asio::const_buffer, 1> bufs{asio::buffer(kContinue)};
+        if (!co_await write_client(bufs)) co_return Outcome::Close;
+      }
+      const auto sent = co_await send_request(out_head, out.framing);
+      if (sent == SendResult::Denied) co_return Outcome::Close;
+      if (sent == SendResult::UpstreamFailed) {
+        if (can_retry(attempt)) continue;
+        co_return co_await deny(upstream_failure(DenialCode::UpstreamReset, send_error_),
+                                !body_complete());
+      }
+      const auto got = co_await read_response_head(head.method == "HEAD");
+      if (got == ReadHeadResult::Retry && can_retry(attempt)) continue;
+      if (got != ReadHeadResult::Ok) co_return co_await deny(std::move(pending_denial_), true);
+      co_return co_await relay_response(head);
+    }
+  }
+
+  bool can_retry(int attempt) const {
+    return attempt == 0 && upstream_->reused() && !request_body_streamed_;
+  }
+
+  static bool expects_continue(const HeaderList& headers) {
+    const auto v = headers.get("expect");
+    return v && iequals(*v, "100-continue");
+  }
+
+  enum class SendResult { Ok, Denied, UpstreamFailed };
+
+  /// Writes the head and streams the request body to the upstream.
+  awaitable<SendResult> send_request(const std::string& out_head, BodyFraming framing) {
+    auto& up = upstream_->transport();
+    up.expires_after(rt_.upstreams[route_->upstream_index]->response_timeout);
+    std::string& piece = parser_.body_out();
+    error_code ec;
+    // First write: head plus whatever body arrived with it.
+    {
+      BodyFrame frame(framing, piece, body_complete());
+      co_await up.write(frame.with_head(out_head), ec);
+      if (!piece.empty()) request_body_streamed_ = true;
+      piece.clear();
+      if (ec) {
+        send_error_ = ec.message();
+        co_return SendResult::UpstreamFailed;
+      }
+    }
+    while (!body_complete()) {
+      request_body_streamed_ = true;
+      if (buf_.size() == 0) {
+        client_.expires_after(limits_.body_timeout);
+        const auto n = co_await client_.read_some(buf_.prepare(kReadChunk), ec);
+        buf_.commit(n);
+        if (ec) {
+          upstream_->transport().close();
+          if (ec == boost::beast::error::timeout) {
+            co_await deny(core::make_denial(DenialCode::RequestTimeout,
+                                            "request body stalled for " +
+                                                std::to_string(limits_.body_timeout.count()) +
+                                                " ms"),
+                          true);
+          } else {
+            record_.code = "request.malformed";
+            record_.stage = "parse";
+            record_.status = 0;
+            record_.detail = "client closed the connection during the request body";
+          }
+          co_return SendResult::Denied;
+        }
+      }
+      const auto used = parser_.put(buf_.data(), ec);
+      buf_.consume(used);
+      record_.bytes_in += used;
+      if (ec && ec != http::error::need_more) {
+        upstream_->transport().close();
+        co_await deny(core::make_denial(DenialCode::RequestMalformed, ec.message()), true);
+        co_return SendResult::Denied;
+      }
+      if (parser_.body_bytes() > route_->config->max_body) {
+        upstream_->transport().close();
+        co_await deny(body_too_large(parser_.body_bytes()), true);
+        co_return SendResult::Denied;
+      }
+      BodyFrame frame(framing, piece, body_complete());
+      co_await up.write(frame.buffers(), ec);
+      piece.clear();
+      if (ec) {
+        send_error_ = ec.message();
+        co_return SendResult::UpstreamFailed;
+      }
+    }
+    co_return SendResult::Ok;
+  }
+
+  enum class ReadHeadResult { Ok, Retry, Denied };
+
+  awaitable<ReadHeadResult> read_response_head(bool head_request) {
+    auto& up = upstream_->transport();
+    const auto& up_config = *rt_.upstreams[route_->upstream_index];
+    up.expires_after(up_config.response_timeout);
+    for (;;) {
+      response_ = std::make_unique<ResponseParser>();
+      response_->header_limit(64 * 1024);
+      if (head_request) response_->skip(true);
+      std::size_t received = 0;
+      while (!response_->is_header_done()) {
+        error_code ec;
+        if (ubuf_.size() == 0) {
+          const auto n = co_await up.read_some(ubuf_.prepare(kReadChunk), ec);
+          ubuf_.commit(n);
+          received += n;
+          if (ec == boost::beast::error::timeout) {
+            pending_denial_ = upstream_failure(
+                DenialCode::UpstreamTimeout,
+                "no response within " + std::to_string(up_config.response_timeout.count()) + " ms");
+            co_return ReadHeadResult::Denied;
+          }
+          if (ec) {
+            pending_denial_ = upstream_failure(
+                DenialCode::UpstreamReset,
+                received == 0 ? "connection closed before any response (" + ec.message() + ")"
+                              : "connection closed in the response header (" + ec.message() + ")");
+            co_return received == 0 ? ReadHeadResult::Retry : ReadHeadResult::Denied;
+          }
+        }
+        const auto used = response_->put(ubuf_.data(), ec);
+        ubuf_.consume(used);
+        if (ec == http::error::need_more) continue;
+        if (ec) {
+          pending_denial_ =
+              upstream_failure(DenialCode::UpstreamProtocolError, "invalid response: " + ec.message());
+          co_return ReadHeadResult::Denied;
+        }
+      }
+      const int status = response_->head().status;
+      if (status >= 100 && status < 200) {
+        if (status == 101) {
+          pending_denial_ = upstream_failure(DenialCode::UpstreamProtocolError,
+                                             "unexpected 101 Switching Protocols");
+          co_return ReadHeadResult::Denied;
+        }
+        continue;  // interim response: skip it and read the final one
+      }
+      co_return ReadHeadResult::Ok;
+    }
+  }
+
+  awaitable<Outcome> relay_response(const RequestHead& request) {
+    ResponseHead& in = response_->head();
+    record_.upstream_status = in.status;
+    ResponseHead out;
+    out.status = in.status;
+    out.reason = in.reason;
+    out.headers = in.headers;
+    remove_hop_by_hop(out.headers);
+    if (!out.headers.get("x-request-id")) out.headers.add("X-Request-Id", record_.request_id);
+
+    const bool no_body = request.method == "HEAD" || in.status == 204 || in.status == 304;
+    bool keep_alive = request.keep_alive && !*ctx_.draining && body_complete();
+    if (no_body) {
+      out.framing = in.framing == BodyFraming::ContentLength ? BodyFraming::ContentLength
+                                                             : BodyFraming::None;
+      out.content_length = in.content_length;
+    } else if (in.framing == BodyFraming::ContentLength) {
+      out.framing = BodyFraming::ContentLength;
+      out.content_length = in.content_length;
+    } else if (in.framing == BodyFraming::None) {
+      out.framing = BodyFraming::ContentLength;
+      out.content_length = 0;
+    } else if (request.version >= 11) {
+      out.framing = BodyFraming::Chunked;
+    } else {
+      out.framing = BodyFraming::UntilClose;
+      keep_alive = false;
+    }
+    if (!keep_alive) {
+      out.headers.add("Connection", "close");
+    } else if (request.version < 11) {
+      out.headers.add("Connection", "keep-alive");
+    }
+    const std::string head_text = serialize_response_head(out);
+
+    record_.status = out.status;
+    record_.stage = "forward";
+    auto& up = upstream_->transport();
+    const auto& up_config = *rt_.upstreams[route_->upstream_index];
+    std::string& piece = response_->body_out();
+    bool first = true;
+    bool upstream_ok = true;
+    for (;;) {
+      const bool done = response_->is_done();
+      BodyFrame frame(no_body ? BodyFraming::None : out.framing, piece, done);
+      client_.expires_after(limits_.body_timeout);
+      const bool wrote = first ? co_await write_client(frame.with_head(head_text))
+                               : co_await write_client(frame.buffers());
+      first = false;
+      piece.clear();
+      if (!wrote) {
+        upstream_->transport().close();
+        record_.detail = "client went away during the response";
+        co_return Outcome::Close;
+      }
+      if (done) break;
+      error_code ec;
+      if (ubuf_.size() == 0) {
+        up.expires_after(up_config.response_timeout);
+        const auto n = co_await up.read_some(ubuf_.prepare(kReadChunk), ec);
+        ubuf_.commit(n);
+        if (ec == boost::asio::error::eof && in.framing == BodyFraming::UntilClose) {
+          response_->put_eof(ec);
+          if (!ec) continue;
+        }
+        if (ec) {
+          upstream_ok = false;
+          record_.code = spec(ec == boost::beast::error::timeout ? DenialCode::UpstreamTimeout
+                                                                 : DenialCode::UpstreamReset)
+                             .code;
+          record_.detail = "upstream " + upstream_->endpoint() +
+                           " failed during the response body: " + ec.message();
+          break;
+        }
+      }
+      const auto used = response_->put(ubuf_.data(), ec);
+      ubuf_.consume(used);
+      if (ec && ec != http::error::need_more) {
+        upstream_ok = false;
+        record_.code = spec(DenialCode::UpstreamProtocolError).code;
+        record_.detail = "invalid response body from " + upstream_->endpoint() + ": " + ec.message();
+        break;
+      }
+    }
+    const bool reusable = upstream_ok && response_->is_done() && response_->keep_alive() &&
+                          ubuf_.size() == 0 && in.framing != BodyFraming::UntilClose;
+    ctx_.dialer->release(std::move(upstream_), reusable);
+    // A response cut short cannot be completed for the client: closing is the only signal left.
+    co_return keep_alive && upstream_ok ? Outcome::KeepAlive : Outcome::Close;
+  }
+
+  core::Denial upstream_failure(DenialCode code, std::string what) const {
+    return core::make_denial(code, "upstream \"" + rt_.upstreams[route_->upstream_index]->name +
+                                       "\" endpoint " + upstream_->endpoint() + ": " +
+                                       std::move(what));
+  }
+
+  // ---- deny and account ---------------------------------------------------------------------
+
+  awaitable<bool> write_client(std::span<const asio::const_buffer> bufs) {
+    error_code ec;
+    std::size_t total = 0;
+    for (const auto& b : bufs) total += b.size();
+    co_await client_.write(bufs, ec);
+    if (ec) co_return false;
+    record_.bytes_out += total;
+    co_return true;
+  }
+
+  awaitable<Outcome> deny(core::Denial denial, bool close) {
+    if (upstream_) {
+      upstream_->transport().close();
+      ctx_.dialer->release(std::move(upstream_), false);
+    }
+    const auto& row = core::spec(denial.code);
+    const bool detailed = explain::detail_allowed(rt_.config.errors, ctx_.peer);
+    const std::string_view accept =
+        head_parsed_ ? parser_.head().headers.get("accept").value_or("") : std::string_view{};
+    auto rendered =
+        explain::render_denial(denial, record_.request_id, detailed, explain::negotiate(accept));
+    close = close || *ctx_.draining || !head_parsed_ || !parser_.head().keep_alive;
+
+    ResponseHead out;
+    out.status = rendered.status;
+    for (auto& [name, value] : rendered.headers) out.headers.add(std::move(name), std::move(value));
+    out.headers.add("Content-Type", rendered.content_type);
+    out.headers.add("Date", core::http_date(std::chrono::system_clock::now()));
+    if (close) out.headers.add("Connection", "close");
+    out.framing = BodyFraming::ContentLength;
+    const bool head_request = head_parsed_ && parser_.head().method == "HEAD";
+    out.content_length = rendered.body.size();
+    const std::string head_text = serialize_response_head(out);
+
+    record_.status = rendered.status;
+    record_.code = std::string(row.code);
+    record_.stage = std::string(core::stage_name(row.stage));
+    record_.detail = std::move(denial.detail);
+    rt_.metrics->count_denial(denial.code);
+
+    client_.expires_after(limits_.body_timeout);
+    // GCC 12 cannot keep a braced initializer list alive across co_await: use named arrays.
+    const std::array<asio::const_buffer, 2> bufs{asio::buffer(head_text),
+                                                 asio::buffer(rendered.body)};
+    const bool ok = co_await write_client(std::span(bufs.data(), head_request ? 1 : 2));
+    co_return ok && !close ? Outcome::KeepAlive : Outcome::Close;
+  }
+
+  void account() {
+    const auto elapsed = Clock::now() - start_;
+    record_.duration_ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    auto* counters = route_ ? route_->counters : listener_.unrouted;
+    rt_.metrics->count_request(counters, record_.status,
+                               std::chrono::duration<double>(elapsed).count());
+    rt_.access_log.write(record_);
+  }
+
+  ConnectionContext& ctx_;
+  Transport& client_;
+  boost::beast::flat_buffer& buf_;
+  const Runtime& rt_;
+  const ListenerRuntime& listener_;
+  const config::ListenerLimits& limits_;
+  Clock::time_point start_;
+  AccessRecord record_;
+  RequestParser parser_;
+  bool head_parsed_ = false;
+  const RouteRuntime* route_ = nullptr;
+  core::Denial pending_denial_;
+  std::unique_ptr<UpstreamConnection> upstream_;
+  std::unique_ptr<ResponseParser> response_;
+  boost::beast::flat_buffer ubuf_;
+  bool request_body_streamed_ = false;
+  std::string send_error_;
+};
+
+/// Waits for the first byte of the next request. False when the connection should close
+/// quietly (idle timeout, client closed, draining).
+awaitable<bool> await_next_request(ConnectionContext& ctx, Transport& client,
+                                   boost::beast::flat_buffer& buf, bool first) {
+  if (buf.size() > 0) co_return true;
+  if (*ctx.draining) co_return false;
+  const auto& limits = ctx.listener->config->limits;
+  client.expires_after(first ? limits.header_timeout : limits.idle_timeout);
+  ctx.idle = true;
+  error_code ec;
+  const auto n = co_await client.read_some(buf.prepare(kReadChunk), ec);
+  ctx.idle = false;
+  buf.commit(n);
+  co_return !ec && n > 0;
+}
+
+}  // namespace
+
+awaitable<void> serve_connection(ConnectionContext& ctx, Transport& client) {
+  boost::beast::flat_buffer buf;
+  for (bool first = true;; first = false) {
+    if (!co_await await_next_request(ctx, client, buf, first)) break;
+    Exchange exchange(ctx, client, buf);
+    if (co_await exchange.run() == Outcome::Close) break;
+  }
+  co_await client.shutdown();
+}
+
+}  // namespace portcullis::proxy

@@ -1,0 +1,55 @@
+// Runtime snapshot construction: resolve names to indexes once so the request path never looks
+// anything up by string.
+#include "proxy/runtime.h"
+
+namespace portcullis::proxy {
+namespace {
+
+std::vector<std::string> identity_header_names(const config::ListenerConfig& listener) {
+  std::vector<std::string> names;
+  for (const auto& r : listener.routes) {
+    const auto& h = r.identity_headers;
+    for (const auto* n : {&h.user, &h.groups, &h.subject, &h.issuer, &h.san, &h.fingerprint,
+                          &h.verify, &h.cert}) {
+      if (!n->empty()) names.push_back(*n);
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config,
+                                                           metrics::Registry& metrics) {
+  auto log = AccessLog::open(config.log);
+  if (!log) return std::unexpected(log.error());
+  auto rt = std::make_shared<Runtime>(Runtime{std::move(config), {}, {}, &metrics,
+                                              std::move(*log)});
+  std::vector<std::string> names;
+  for (const auto& [name, up] : rt->config.upstreams) {
+    names.push_back(name);
+    rt->upstreams.push_back(&up);
+  }
+  for (const auto& lc : rt->config.listeners) {
+    ListenerRuntime lr{&lc,
+                       route::Router(lc.routes),
+                       {},
+                       IdentityHeaderStripper(identity_header_names(lc)),
+                       metrics.route(lc.name, ""),
+                       metrics.listener(lc.name),
+                       lc.tls.has_value()};
+    for (const auto& rc : lc.routes) {
+      std::size_t index = 0;
+      while (index < names.size() && names[index] != rc.upstream) ++index;
+      if (index == names.size()) {
+        return core::fail("unknown upstream \"" + rc.upstream + "\"", rc.origin.path + ".upstream",
+                          rc.origin.line);
+      }
+      lr.routes.push_back(RouteRuntime{&rc, index, metrics.route(lc.name, rc.name)});
+    }
+    rt->listeners.push_back(std::move(lr));
+  }
+  return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+}  // namespace portcullis::proxy

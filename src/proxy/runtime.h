@@ -1,0 +1,47 @@
+// The immutable serving snapshot built from a validated Config: compiled routers, header
+// strippers, upstream table, metric handles and the access log. Workers share one snapshot
+// through shared_ptr<const Runtime>; a reload builds a new one.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "metrics/registry.h"
+#include "proxy/access_log.h"
+#include "proxy/header_rules.h"
+#include "route/router.h"
+
+namespace portcullis::proxy {
+
+struct RouteRuntime {
+  const config::RouteConfig* config = nullptr;
+  std::size_t upstream_index = 0;
+  metrics::RouteCounters* counters = nullptr;
+};
+
+struct ListenerRuntime {
+  const config::ListenerConfig* config = nullptr;
+  route::Router router;
+  std::vector<RouteRuntime> routes;
+  IdentityHeaderStripper stripper;
+  metrics::RouteCounters* unrouted = nullptr;  ///< requests that matched no route
+  metrics::ListenerGauges* gauges = nullptr;
+  bool tls = false;
+};
+
+struct Runtime {
+  config::Config config;
+  std::vector<const config::UpstreamConfig*> upstreams;  ///< index -> config
+  std::vector<ListenerRuntime> listeners;                ///< same order as config.listeners
+  metrics::Registry* metrics = nullptr;                  ///< outlives every runtime
+  AccessLog access_log;
+};
+
+/// Builds the snapshot. `metrics` must outlive it.
+core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config,
+                                                           metrics::Registry& metrics);
+
+}  // namespace portcullis::proxy
