@@ -16,7 +16,8 @@ Command add_denials_command(CLI::App& app) {
   auto markdown = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "As JSON");
   cmd->add_flag("--markdown", *markdown, "As Markdown (docs/denials.md), the default");
-  return Command{cmd, [json] {
+  // Both flags are captured: CLI11 writes into them while parsing, after this function returns.
+  return Command{cmd, [json, markdown] {
     if (*json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& row : core::catalogue()) {
@@ -27,7 +28,7 @@ Command add_denials_command(CLI::App& app) {
                        {"hint", row.hint}});
       }
       std::cout << out.dump(2) << "\n";
-    } else {
+    } else {  // --markdown or no flag
       std::cout << explain::denials_markdown();
     }
     return 0;

@@ -62,8 +62,9 @@ void load_client_auth(const Node& node, const std::string& base_dir, ClientAuthC
   if (auto v = node.get("verify_depth").integer(1, 32)) out.verify_depth = static_cast<int>(*v);
   if (auto v = node.get("require_client_auth_eku").boolean()) out.require_client_auth_eku = *v;
   if (auto v = node.get("verify_issuer_dn").boolean()) out.verify_issuer_dn = *v;
-  if (auto v = node.get("denial_status").integer(400, 499))
+  if (auto v = node.get("denial_status").integer(400, 499)) {
     out.denial_status = static_cast<int>(*v);
+  }
 
   if (mode) gate_client_auth(mode_node, *mode);
 }

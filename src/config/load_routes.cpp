@@ -38,6 +38,8 @@ bool valid_host_pattern(std::string_view host) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     return core::IpAddress::parse(host).has_value();
   }
+  // IPv6 needs the brackets it has in a Host header; anything else with ':' carries a port.
+  if (host.find(':') != std::string_view::npos) return false;
   return is_dns_name(host) || core::IpAddress::parse(host).has_value();
 }
 

@@ -154,9 +154,15 @@ Config load_document(const YamlValue& document, const std::string& base_dir,
 }  // namespace
 
 core::Result<Config> load_config(const std::string& file) {
+  std::string dir;
+  try {
+    dir = directory_of(file);
+  } catch (const std::exception& e) {
+    return core::fail(std::string("cannot resolve the config file's directory: ") + e.what(), file);
+  }
   auto text = read_small_file(file, kMaxConfigBytes);
   if (!text) return core::fail("cannot read config file: " + text.error().message, file);
-  return load_config_text(*text, directory_of(file), file);
+  return load_config_text(*text, dir, file);
 }
 
 core::Result<Config> load_config_text(const std::string& text, const std::string& base_dir,

@@ -50,7 +50,6 @@ class Node {
   const std::string& path() const { return path_; }
   int line() const { return line_; }
   Origin origin() const { return Origin{path_, line_}; }
-  Diagnostics& diagnostics() const { return *diagnostics_; }
 
   /// Records an error at this node.
   void error(std::string message) const;

@@ -101,14 +101,16 @@ asio::awaitable<void> serve(proxy::Transport& t) {
     parser.header_limit(64 * 1024);
     error_code ec;
     t.expires_after(std::chrono::seconds(60));
+    bool starved = buf.size() == 0;
     while (!parser.is_done()) {
-      if (buf.size() == 0) {
+      if (starved) {
         const auto n = co_await t.read_some(buf.prepare(kChunk), ec);
         buf.commit(n);
         if (ec) co_return;
       }
       const auto used = parser.put(buf.data(), ec);
       buf.consume(used);
+      starved = ec == http::error::need_more || used == 0 || buf.size() == 0;
       parser.body_out().clear();  // count only
       if (ec == http::error::need_more) continue;
       if (ec) co_return;

@@ -58,6 +58,7 @@ struct Server::Impl {
   TlsContexts tls;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<AdminServer> admin;
+  std::vector<std::uint16_t> ports;  ///< bound port of each listener (resolves port 0)
   std::atomic<bool> serving{false};
   boost::asio::io_context control{1};
 };
@@ -91,7 +92,7 @@ core::Result<std::unique_ptr<Server>> Server::create(config::Config config) {
   impl.tls = std::move(*tls);
   for (int i = 0; i < workers; ++i) {
     auto w = std::make_unique<Worker>(i, impl.runtime, impl.tls);
-    if (auto ok = w->open_acceptors(); !ok) return std::unexpected(ok.error());
+    if (auto ok = w->open_acceptors(impl.ports); !ok) return std::unexpected(ok.error());
     impl.workers.push_back(std::move(w));
   }
   if (const auto& listen = impl.runtime->config.admin.listen) {
@@ -107,9 +108,12 @@ int Server::run() {
   for (auto& w : impl.workers) threads.emplace_back([&w] { w->run(); });
   impl.serving = true;
   if (impl.admin) impl.admin->start();
-  for (const auto& lc : impl.runtime->config.listeners) {
+  for (std::size_t i = 0; i < impl.runtime->config.listeners.size(); ++i) {
+    const auto& lc = impl.runtime->config.listeners[i];
+    config::Endpoint bound = lc.listen;
+    bound.port = impl.ports[i];
     core::log(LogLevel::Info, "listening on {}://{} (listener \"{}\", {} workers)",
-              lc.tls ? "https" : "http", lc.listen.to_string(), lc.name, impl.workers.size());
+              lc.tls ? "https" : "http", bound.to_string(), lc.name, impl.workers.size());
   }
 
   boost::asio::signal_set signals(impl.control, SIGINT, SIGTERM);

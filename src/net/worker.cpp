@@ -36,14 +36,15 @@ Worker::Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsC
 
 Worker::~Worker() = default;
 
-core::Result<void> Worker::open_acceptors() {
+core::Result<void> Worker::open_acceptors(std::vector<std::uint16_t>& ports) {
+  ports.resize(runtime_->listeners.size(), 0);
   for (std::size_t i = 0; i < runtime_->listeners.size(); ++i) {
     const auto& lr = runtime_->listeners[i];
     const auto& ep = lr.config->listen;
     error_code ec;
     const auto address = asio::ip::make_address(ep.host, ec);
     if (ec) return core::fail("not an IP address: " + ep.host, ep.origin.path, ep.origin.line);
-    const asio::ip::tcp::endpoint endpoint(address, ep.port);
+    const asio::ip::tcp::endpoint endpoint(address, ports[i] != 0 ? ports[i] : ep.port);
     auto acc = std::make_unique<Acceptor>(
         Acceptor{asio::ip::tcp::acceptor(io_), &lr, tls_.listeners[i].get()});
     auto& a = acc->acceptor;
@@ -62,6 +63,7 @@ core::Result<void> Worker::open_acceptors() {
       return core::fail("cannot listen on " + ep.to_string() + ": " + ec.message(), ep.origin.path,
                         ep.origin.line);
     }
+    ports[i] = a.local_endpoint(ec).port();
     acceptors_.push_back(std::move(acc));
   }
   return {};

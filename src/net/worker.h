@@ -28,8 +28,10 @@ class Worker {
   Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls);
   ~Worker();
 
-  /// Binds this worker's acceptors (SO_REUSEPORT). Errors name the listener.
-  core::Result<void> open_acceptors();
+  /// Binds this worker's acceptors (SO_REUSEPORT). `ports[i]` is the port of listener i: 0 the
+  /// first time (the configured port is used, and port 0 is replaced by the one the kernel
+  /// picked), so that every worker shares the same port. Errors name the listener.
+  core::Result<void> open_acceptors(std::vector<std::uint16_t>& ports);
   /// Thread body: accept and serve until stop().
   void run();
   /// Thread-safe: stop accepting, close idle connections, let in-flight requests finish and then

@@ -163,13 +163,31 @@ Result<Asn1OctetStringPtr> issuer_key_identifier(X509* issuer) {
   return key_identifier(issuer);
 }
 
+Result<AuthorityKeyIdPtr> make_akid_from(Asn1OctetStringPtr keyid) {
+  AuthorityKeyIdPtr akid(AUTHORITY_KEYID_new());
+  if (!akid) return std::unexpected(openssl_failure("out of memory"));
+  akid->keyid = keyid.release();
+  return akid;
+}
+
 Result<AuthorityKeyIdPtr> make_akid(X509* issuer) {
   auto keyid = issuer_key_identifier(issuer);
   if (!keyid) return std::unexpected(std::move(keyid.error()));
-  AuthorityKeyIdPtr akid(AUTHORITY_KEYID_new());
-  if (!akid) return std::unexpected(openssl_failure("out of memory"));
-  akid->keyid = keyid->release();
-  return akid;
+  return make_akid_from(std::move(*keyid));
+}
+
+/// A fresh decode of `cert`'s DER. OpenSSL caches decoded extensions, flags and the SHA-1
+/// hash on first use and neither X509_add_ext nor X509_sign reset that cache; handing out a
+/// re-decoded copy means callers see exactly what a relying party would.
+Result<X509Ptr> redecode(X509* cert) {
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(cert, &der);
+  if (len <= 0) return std::unexpected(openssl_failure("cannot encode the certificate"));
+  const unsigned char* p = der;
+  X509Ptr copy(d2i_X509(nullptr, &p, len));
+  OPENSSL_free(der);
+  if (!copy) return std::unexpected(openssl_failure("cannot decode the new certificate"));
+  return copy;
 }
 
 Result<void> add_key_identifiers(X509* cert, X509* issuer) {
@@ -178,8 +196,10 @@ Result<void> add_key_identifiers(X509* cert, X509* issuer) {
   if (X509_add1_ext_i2d(cert, NID_subject_key_identifier, ski->get(), 0, X509V3_ADD_DEFAULT) != 1) {
     return std::unexpected(openssl_failure("cannot add subjectKeyIdentifier"));
   }
-  // Self-signed: `issuer` is the certificate itself, whose SKI was just added.
-  auto akid = make_akid(issuer);
+  // Self-signed: the AKI is our own SKI. Never query the certificate under construction
+  // (X509_get0_subject_key_id): that freezes OpenSSL's extension cache in an incomplete state.
+  Result<AuthorityKeyIdPtr> akid =
+      issuer == cert ? make_akid_from(std::move(*ski)) : make_akid(issuer);
   if (!akid) return std::unexpected(std::move(akid.error()));
   if (X509_add1_ext_i2d(cert, NID_authority_key_identifier, akid->get(), 0, X509V3_ADD_DEFAULT) !=
       1) {
@@ -426,7 +446,9 @@ Result<IssuedCert> issue_certificate(const CertSpec& spec) {
   if (X509_sign(cert.get(), signer, EVP_sha256()) <= 0) {
     return std::unexpected(openssl_failure("cannot sign the certificate"));
   }
-  out.cert = std::move(cert);
+  auto fresh = redecode(cert.get());
+  if (!fresh) return std::unexpected(std::move(fresh.error()));
+  out.cert = std::move(*fresh);
   return out;
 }
 

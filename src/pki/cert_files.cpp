@@ -223,8 +223,16 @@ std::string describe_contents(std::string_view data, const std::vector<PemBlock>
     return "the file is empty";
   }
   if (blocks.empty()) {
-    const auto first = static_cast<unsigned char>(data.front());
-    const bool binary = first == 0x30 || data.find('\0') != std::string_view::npos;
+    // DER starts with a SEQUENCE tag and a long-form length (30 82 ..); other binary files
+    // show control bytes early on.
+    const bool der = data.size() > 1 && static_cast<unsigned char>(data[0]) == 0x30 &&
+                     (static_cast<unsigned char>(data[1]) & 0x80) != 0;
+    const std::string_view head = data.substr(0, 1024);
+    const bool control = std::any_of(head.begin(), head.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f';
+    });
+    const bool binary = der || control;
     return binary ? "the file is binary (DER or PKCS#12), not PEM"
                   : "the file is not PEM: there is no \"-----BEGIN ...-----\" line";
   }
@@ -252,8 +260,13 @@ BioPtr memory_bio(const std::string& text) {
   return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
 
-std::string reason_or(std::string reason, std::string_view fallback) {
-  return reason.empty() ? std::string(fallback) : std::move(reason);
+/// The innermost OpenSSL reason ("too long", "unsupported"), clearing the queue: the whole
+/// error stack is noise to an operator who only needs to know the block is damaged.
+std::string first_reason_and_clear() {
+  const unsigned long code = ERR_peek_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason != nullptr ? fmt::format(": {}", reason) : std::string();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,11 +461,9 @@ Result<std::vector<X509Ptr>> parse_certificates(std::string_view pem, const std:
                      ? PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr)
                      : PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr);
     if (cert == nullptr) {
-      const std::string why = openssl_errors();
-      ERR_clear_error();
-      return fail(broken(
-          name, block.begin_line,
-          "the certificate inside does not decode: " + reason_or(why, "truncated or corrupted")));
+      return fail(
+          broken(name, block.begin_line,
+                 "the certificate inside is truncated or corrupted" + first_reason_and_clear()));
     }
     ERR_pop_to_mark();
     certs.emplace_back(cert);
@@ -506,11 +517,9 @@ Result<EvpPkeyPtr> parse_private_key(std::string_view pem, const std::string& na
   EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr)
                      : nullptr);
   if (!key) {
-    const std::string why = openssl_errors();
-    ERR_clear_error();
     return fail(broken(name, key_block->begin_line,
-                       "the private key inside does not decode: " +
-                           reason_or(why, "truncated, corrupted or an unsupported key type")));
+                       "the private key inside is truncated, corrupted or of an unsupported type" +
+                           first_reason_and_clear()));
   }
   ERR_pop_to_mark();
   return key;

@@ -265,9 +265,11 @@ class Exchange {
         co_return SendResult::UpstreamFailed;
       }
     }
+    // Read when the buffer is empty or holds only part of what the parser needs next.
+    bool starved = buf_.size() == 0;
     while (!body_complete()) {
       request_body_streamed_ = true;
-      if (buf_.size() == 0) {
+      if (starved) {
         client_.expires_after(limits_.body_timeout);
         const auto n = co_await client_.read_some(buf_.prepare(kReadChunk), ec);
         buf_.commit(n);
@@ -291,6 +293,7 @@ class Exchange {
       const auto used = parser_.put(buf_.data(), ec);
       buf_.consume(used);
       record_.bytes_in += used;
+      starved = ec == http::error::need_more || used == 0 || buf_.size() == 0;
       if (ec && ec != http::error::need_more) {
         upstream_->transport().close();
         co_await deny(core::make_denial(DenialCode::RequestMalformed, ec.message()), true);
@@ -323,9 +326,10 @@ class Exchange {
       response_->header_limit(64 * 1024);
       if (head_request) response_->skip(true);
       std::size_t received = 0;
+      bool starved = ubuf_.size() == 0;
       while (!response_->is_header_done()) {
         error_code ec;
-        if (ubuf_.size() == 0) {
+        if (starved) {
           const auto n = co_await up.read_some(ubuf_.prepare(kReadChunk), ec);
           ubuf_.commit(n);
           received += n;
@@ -345,6 +349,7 @@ class Exchange {
         }
         const auto used = response_->put(ubuf_.data(), ec);
         ubuf_.consume(used);
+        starved = ec == http::error::need_more || used == 0 || ubuf_.size() == 0;
         if (ec == http::error::need_more) continue;
         if (ec) {
           pending_denial_ =
@@ -407,12 +412,17 @@ class Exchange {
     std::string& piece = response_->body_out();
     bool first = true;
     bool upstream_ok = true;
+    bool starved = ubuf_.size() == 0;
     for (;;) {
       const bool done = response_->is_done();
       BodyFrame frame(no_body ? BodyFraming::None : out.framing, piece, done);
       client_.expires_after(limits_.body_timeout);
-      const bool wrote = first ? co_await write_client(frame.with_head(head_text))
-                               : co_await write_client(frame.buffers());
+      bool wrote = true;
+      if (first) {
+        wrote = co_await write_client(frame.with_head(head_text));
+      } else if (!frame.buffers().empty()) {
+        wrote = co_await write_client(frame.buffers());
+      }
       first = false;
       piece.clear();
       if (!wrote) {
@@ -422,7 +432,7 @@ class Exchange {
       }
       if (done) break;
       error_code ec;
-      if (ubuf_.size() == 0) {
+      if (starved) {
         up.expires_after(up_config.response_timeout);
         const auto n = co_await up.read_some(ubuf_.prepare(kReadChunk), ec);
         ubuf_.commit(n);
@@ -442,6 +452,7 @@ class Exchange {
       }
       const auto used = response_->put(ubuf_.data(), ec);
       ubuf_.consume(used);
+      starved = ec == http::error::need_more || used == 0 || ubuf_.size() == 0;
       if (ec && ec != http::error::need_more) {
         upstream_ok = false;
         record_.code = spec(DenialCode::UpstreamProtocolError).code;

@@ -91,7 +91,8 @@ TEST_F(RoutesTest, HostPatterns) {
 - { name: e, authn: [], upstream: app, match: { host: "[::1]" } }
 )");
   EXPECT_TRUE(diagnostics_.empty()) << diagnostics_.first().to_string();
-  for (const char* bad : {"api.example.com:8443", "*example.com", "a.*.com", "bad host"}) {
+  for (const char* bad :
+       {"api.example.com:8443", "*example.com", "a.*.com", "bad host", "::1", "*.", "[x]"}) {
     Diagnostics fresh;
     diagnostics_ = fresh;
     load(std::string("- { name: a, authn: [], upstream: app, match: { host: \"") + bad +

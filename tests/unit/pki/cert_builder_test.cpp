@@ -92,6 +92,7 @@ TEST(CertBuilder, DefaultsAndExplicitFields) {
   EXPECT_FALSE(s.is_ca);
   EXPECT_TRUE(key_matches_certificate(leaf.key.get(), leaf.cert.get()));
   EXPECT_EQ(verify(root.cert.get(), {}, leaf.cert.get()), X509_V_OK);
+  EXPECT_EQ(ERR_peek_error(), 0u) << openssl_errors();
 
   // basicConstraints is critical and says CA:FALSE.
   int crit = -1;
@@ -101,6 +102,18 @@ TEST(CertBuilder, DefaultsAndExplicitFields) {
   EXPECT_EQ(crit, 1);
   EXPECT_EQ(bc->ca, 0);
   BASIC_CONSTRAINTS_free(bc);
+}
+
+TEST(CertBuilder, InMemorySelfSignedRootIsConsistent) {
+  // Regression: querying the certificate under construction froze OpenSSL's extension cache,
+  // and the in-memory root then failed verification with X509_V_ERR_CERT_CHAIN_TOO_LONG.
+  IssuedCert root = issue(ca("CN=Root"));
+  const CertSummary s = summarize(root.cert.get());
+  EXPECT_TRUE(s.self_signed);
+  EXPECT_TRUE(s.is_ca);
+  EXPECT_EQ(s.authority_key_id, s.subject_key_id);
+  EXPECT_FALSE(s.subject_key_id.empty());
+  EXPECT_EQ(verify(root.cert.get(), {}, root.cert.get()), X509_V_OK);
 }
 
 TEST(CertBuilder, RsaLeafGetsKeyEncipherment) {

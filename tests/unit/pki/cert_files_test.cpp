@@ -177,6 +177,11 @@ TEST_F(CertFilesTest, DerIsRecognised) {
   EXPECT_TRUE(contains(message_of_certs(p), "(the file is binary (DER or PKCS#12), not PEM)"));
 }
 
+TEST_F(CertFilesTest, TextStartingWithZeroIsNotBinary) {
+  EXPECT_TRUE(contains(message_of_certs(write("zero.pem", "0123 not a certificate\n")),
+                       "(the file is not PEM"));
+}
+
 TEST_F(CertFilesTest, OtherPemKindsAreNamed) {
   EXPECT_TRUE(contains(message_of_certs(write("csr.pem",
                                               "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
@@ -219,7 +224,7 @@ TEST_F(CertFilesTest, TruncatedBodyDoesNotDecode) {
   const std::string p = write("truncated.pem", text);
   const std::string msg = message_of_certs(p);
   EXPECT_TRUE(contains(msg, "broken PEM block at line " + std::to_string(ca_lines + 1))) << msg;
-  EXPECT_TRUE(contains(msg, "does not decode"));
+  EXPECT_TRUE(contains(msg, "the certificate inside is truncated or corrupted"));
 }
 
 TEST_F(CertFilesTest, StrayEndLine) {
@@ -381,9 +386,13 @@ TEST_F(CertFilesTest, SummaryFields) {
   unsigned int md_len = 0;
   ASSERT_EQ(EVP_Digest(der, static_cast<std::size_t>(len), md, &md_len, EVP_sha256(), nullptr), 1);
   OPENSSL_free(der);
-  char hex[3];
-  std::snprintf(hex, sizeof hex, "%02x", md[0]);
-  EXPECT_EQ(s.sha256.substr(0, 2), hex);
+  std::string expected_hex;
+  for (unsigned int i = 0; i < md_len; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof byte, "%02x", md[i]);
+    expected_hex += byte;
+  }
+  EXPECT_EQ(s.sha256, expected_hex);
 
   const CertSummary ca = summarize(ca_.cert.get());
   EXPECT_TRUE(ca.is_ca);

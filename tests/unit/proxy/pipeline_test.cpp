@@ -1,0 +1,259 @@
+// The request pipeline against scripted transports (mocks are fine in unit tests): forwarding
+// headers, stale keep-alive retry, 100-continue, re-framing for HTTP/1.0, denials and timeouts.
+#include "proxy/pipeline.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/error.hpp>
+#include <gtest/gtest.h>
+
+#include <deque>
+
+namespace portcullis::proxy {
+namespace {
+
+namespace asio = boost::asio;
+
+/// Replays `input` pieces, one per read; then eof (or a timeout when `hang`). Captures writes.
+class ScriptedTransport final : public Transport {
+ public:
+  std::deque<std::string> input;
+  std::string output;
+  bool hang = false;
+  bool closed = false;
+
+  awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override {
+    ec = {};
+    if (input.empty()) {
+      ec = hang ? error_code(boost::beast::error::timeout) : error_code(asio::error::eof);
+      co_return 0;
+    }
+    auto& front = input.front();
+    const auto n = std::min(buf.size(), front.size());
+    std::memcpy(buf.data(), front.data(), n);
+    front.erase(0, n);
+    if (front.empty()) input.pop_front();
+    co_return n;
+  }
+  awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override {
+    ec = closed ? error_code(asio::error::broken_pipe) : error_code{};
+    for (const auto& b : bufs) output.append(static_cast<const char*>(b.data()), b.size());
+    co_return;
+  }
+  void expires_after(std::chrono::milliseconds) override {}
+  void expires_never() override {}
+  awaitable<void> shutdown() override {
+    closed = true;
+    co_return;
+  }
+  void close() override { closed = true; }
+  bool is_open() const override { return !closed; }
+};
+
+class ScriptedConnection final : public UpstreamConnection {
+ public:
+  ScriptedConnection(bool reused, std::string response) : reused_(reused) {
+    if (!response.empty()) transport_.input.push_back(std::move(response));
+  }
+  Transport& transport() override { return transport_; }
+  const std::string& endpoint() const override { return endpoint_; }
+  bool reused() const override { return reused_; }
+  ScriptedTransport transport_;
+
+ private:
+  std::string endpoint_ = "127.0.0.1:9";
+  bool reused_;
+};
+
+/// Hands out scripted connections in order and records what was sent on each.
+class ScriptedDialer final : public UpstreamDialer {
+ public:
+  struct Planned {
+    bool reused;
+    std::string response;
+  };
+  std::deque<Planned> plan;
+  std::vector<std::string> sent;
+  std::vector<bool> fresh_flags;
+  int released_reusable = 0;
+
+  awaitable<DialResult> acquire(std::size_t, bool fresh) override {
+    fresh_flags.push_back(fresh);
+    if (plan.empty()) {
+      co_return DialResult{nullptr,
+                           core::make_denial(core::DenialCode::UpstreamConnectFailed, "refused"),
+                           "127.0.0.1:9"};
+    }
+    auto p = std::move(plan.front());
+    plan.pop_front();
+    auto conn = std::make_unique<ScriptedConnection>(p.reused, std::move(p.response));
+    live_.push_back(conn.get());
+    co_return DialResult{std::move(conn), {}, "127.0.0.1:9"};
+  }
+  void release(std::unique_ptr<UpstreamConnection> c, bool reusable) override {
+    sent.push_back(static_cast<ScriptedConnection*>(c.get())->transport_.output);
+    if (reusable) ++released_reusable;
+  }
+  std::vector<ScriptedConnection*> live_;
+};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config::Config cfg;
+    cfg.log.access = config::AccessLogTarget::Off;
+    config::UpstreamConfig up;
+    up.name = "app";
+    cfg.upstreams["app"] = up;
+    config::ListenerConfig l;
+    l.name = "main";
+    config::RouteConfig r;
+    r.name = "api";
+    r.match.path_prefix = "/api/";
+    r.upstream = "app";
+    r.max_body = 100;
+    l.routes.push_back(r);
+    cfg.listeners.push_back(l);
+    auto rt = build_runtime(std::move(cfg), metrics_);
+    ASSERT_TRUE(rt) << rt.error().to_string();
+    runtime_ = *rt;
+  }
+
+  /// Serves one client connection that sends `requests` (pieces) and returns what it received.
+  std::string serve(std::vector<std::string> pieces, bool hang = false) {
+    ScriptedTransport client;
+    for (auto& p : pieces) client.input.push_back(std::move(p));
+    client.hang = hang;
+    ConnectionContext ctx;
+    ctx.runtime = runtime_;
+    ctx.listener = &runtime_->listeners[0];
+    ctx.peer = *core::IpAddress::parse("127.0.0.1");
+    ctx.peer_text = "127.0.0.1";
+    ctx.dialer = &dialer_;
+    ctx.draining = &draining_;
+    asio::io_context io;
+    asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
+    io.run();
+    return client.output;
+  }
+
+  metrics::Registry metrics_;
+  std::shared_ptr<const Runtime> runtime_;
+  ScriptedDialer dialer_;
+  bool draining_ = false;
+};
+
+constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+TEST_F(PipelineTest, ForwardsWithForwardingHeadersAndRequestId) {
+  dialer_.plan.push_back({false, kOk});
+  const auto out = serve({"GET /api/x?q=1 HTTP/1.1\r\nHost: h\r\nX-Auth-User: mallory\r\n"
+                          "Connection: keep-alive, X-Drop\r\nX-Drop: 1\r\n\r\n"});
+  ASSERT_EQ(dialer_.sent.size(), 1u);
+  const auto& sent = dialer_.sent[0];
+  EXPECT_TRUE(sent.starts_with("GET /api/x?q=1 HTTP/1.1\r\n")) << sent;
+  EXPECT_NE(sent.find("X-Forwarded-For: 127.0.0.1\r\n"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("X-Forwarded-Proto: http\r\n"), std::string::npos);
+  EXPECT_NE(sent.find("X-Forwarded-Host: h\r\n"), std::string::npos);
+  EXPECT_NE(sent.find("X-Request-Id: "), std::string::npos);
+  EXPECT_EQ(sent.find("mallory"), std::string::npos);
+  EXPECT_EQ(sent.find("X-Drop"), std::string::npos);
+  EXPECT_EQ(sent.find("Connection"), std::string::npos);
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n")) << out;
+  EXPECT_NE(out.find("X-Request-Id: "), std::string::npos);
+  EXPECT_TRUE(out.ends_with("\r\n\r\nok"));
+  EXPECT_EQ(dialer_.released_reusable, 1);
+}
+
+TEST_F(PipelineTest, RetriesOnceWhenAReusedConnectionWasClosed) {
+  dialer_.plan.push_back({true, ""});  // stale: eof at once
+  dialer_.plan.push_back({false, kOk});
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK")) << out;
+  ASSERT_EQ(dialer_.fresh_flags.size(), 2u);
+  EXPECT_FALSE(dialer_.fresh_flags[0]);
+  EXPECT_TRUE(dialer_.fresh_flags[1]);
+}
+
+TEST_F(PipelineTest, FreshConnectionClosedIsUpstreamReset) {
+  dialer_.plan.push_back({false, ""});
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 502 ")) << out;
+  EXPECT_NE(out.find("X-Denial-Code: upstream.reset"), std::string::npos);
+  EXPECT_EQ(dialer_.fresh_flags.size(), 1u);
+}
+
+TEST_F(PipelineTest, AnswersExpectContinueItselfAndStripsExpect) {
+  dialer_.plan.push_back({false, kOk});
+  const auto out = serve({"POST /api/ HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+                          "Content-Length: 3\r\n\r\n",
+                          "abc"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")) << out;
+  ASSERT_EQ(dialer_.sent.size(), 1u);
+  EXPECT_EQ(dialer_.sent[0].find("Expect"), std::string::npos);
+  EXPECT_TRUE(dialer_.sent[0].ends_with("Content-Length: 3\r\n\r\nabc")) << dialer_.sent[0];
+}
+
+TEST_F(PipelineTest, ReframesChunkedResponseForHttp10Client) {
+  dialer_.plan.push_back(
+      {false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"});
+  const auto out = serve({"GET /api/ HTTP/1.0\r\n\r\n"});
+  EXPECT_EQ(out.find("chunked"), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with("\r\n\r\nabc")) << out;
+}
+
+TEST_F(PipelineTest, ChunkedRequestBodyOverLimitIs413) {
+  dialer_.plan.push_back({false, kOk});
+  const auto out = serve({"POST /api/ HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+                          "64\r\n" + std::string(100, 'a') + "\r\n", "1\r\nb\r\n0\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 413 ")) << out;
+  EXPECT_NE(out.find("request.body_too_large"), std::string::npos);
+}
+
+TEST_F(PipelineTest, ObsFoldIsMalformedAndCloses) {
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n 2\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 400 ")) << out;
+  EXPECT_NE(out.find("X-Denial-Code: request.malformed"), std::string::npos);
+  EXPECT_NE(out.find("obsolete line folding"), std::string::npos);  // detailed: loopback peer
+  EXPECT_NE(out.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(dialer_.sent.empty());
+}
+
+TEST_F(PipelineTest, IncompleteHeaderTimesOutWith408) {
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost:"}, /*hang=*/true);
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 408 ")) << out;
+  EXPECT_NE(out.find("request.timeout"), std::string::npos);
+}
+
+TEST_F(PipelineTest, IdleConnectionWithoutBytesClosesSilently) {
+  EXPECT_EQ(serve({}, /*hang=*/true), "");
+}
+
+TEST_F(PipelineTest, KeepAliveServesPipelinedRequests) {
+  dialer_.plan.push_back({false, kOk});
+  dialer_.plan.push_back({false, kOk});
+  const auto out = serve({"GET /api/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /api/2 HTTP/1.1\r\nHost: h\r\n\r\n"});
+  std::size_t count = 0;
+  for (auto p = out.find("HTTP/1.1 200"); p != std::string::npos; p = out.find("HTTP/1.1 200", p + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 2u) << out;
+}
+
+TEST_F(PipelineTest, NoRouteIs404WithProblemJson) {
+  const auto out = serve({"GET /other HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 404 ")) << out;
+  EXPECT_NE(out.find("Content-Type: application/problem+json"), std::string::npos);
+  EXPECT_NE(out.find("\"code\":\"route.not_found\""), std::string::npos);
+}
+
+TEST_F(PipelineTest, MissingHostOnHttp11IsMalformed) {
+  const auto out = serve({"GET /api/ HTTP/1.1\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 400 ")) << out;
+  EXPECT_NE(out.find("missing Host header"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portcullis::proxy
