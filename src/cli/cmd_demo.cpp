@@ -153,8 +153,7 @@ Command add_demo_command(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   cmd->add_option("--dir", o->dir, "Where to write the PKI and config")->capture_default_str();
   cmd->add_option("--port", o->port, "Gateway HTTPS port")->capture_default_str();
-  cmd->add_option("--upstream-port", o->upstream_port, "Echo upstream port")
-      ->capture_default_str();
+  cmd->add_option("--upstream-port", o->upstream_port, "Echo upstream port")->capture_default_str();
   cmd->add_option("--admin-port", o->admin_port, "Admin port")->capture_default_str();
   cmd->add_flag("--no-start", o->no_start, "Only write the files and validate them");
   return Command{cmd, [o] { return run_demo(*o); }};

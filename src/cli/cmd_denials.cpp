@@ -18,21 +18,21 @@ Command add_denials_command(CLI::App& app) {
   cmd->add_flag("--markdown", *markdown, "As Markdown (docs/denials.md), the default");
   // Both flags are captured: CLI11 writes into them while parsing, after this function returns.
   return Command{cmd, [json, markdown] {
-    if (*json) {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& row : core::catalogue()) {
-        out.push_back({{"code", row.code},
-                       {"status", row.status},
-                       {"stage", core::stage_name(row.stage)},
-                       {"title", row.title},
-                       {"hint", row.hint}});
-      }
-      std::cout << out.dump(2) << "\n";
-    } else {  // --markdown or no flag
-      std::cout << explain::denials_markdown();
-    }
-    return 0;
-  }};
+                   if (*json) {
+                     nlohmann::json out = nlohmann::json::array();
+                     for (const auto& row : core::catalogue()) {
+                       out.push_back({{"code", row.code},
+                                      {"status", row.status},
+                                      {"stage", core::stage_name(row.stage)},
+                                      {"title", row.title},
+                                      {"hint", row.hint}});
+                     }
+                     std::cout << out.dump(2) << "\n";
+                   } else {  // --markdown or no flag
+                     std::cout << explain::denials_markdown();
+                   }
+                   return 0;
+                 }};
 }
 
 }  // namespace portcullis::cli

@@ -15,18 +15,18 @@ Command add_run_command(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   cmd->add_option("-c,--config", *file, "Configuration file (YAML)")->required();
   return Command{cmd, [file] {
-    auto config = config::load_config(*file);
-    if (!config) {
-      print_error(config.error().to_string());
-      return 2;
-    }
-    auto server = net::Server::create(std::move(*config));
-    if (!server) {
-      print_error(server.error().to_string());
-      return 2;
-    }
-    return (*server)->run();
-  }};
+                   auto config = config::load_config(*file);
+                   if (!config) {
+                     print_error(config.error().to_string());
+                     return 2;
+                   }
+                   auto server = net::Server::create(std::move(*config));
+                   if (!server) {
+                     print_error(server.error().to_string());
+                     return 2;
+                   }
+                   return (*server)->run();
+                 }};
 }
 
 Command add_check_config_command(CLI::App& app) {
@@ -37,38 +37,39 @@ Command add_check_config_command(CLI::App& app) {
   cmd->add_option("-c,--config", *file, "Configuration file (YAML)")->required();
   cmd->add_flag("--json", *json, "Report as JSON");
   return Command{cmd, [file, json] {
-    auto config = config::load_config(*file);
-    core::Result<void> verdict;
-    if (!config) {
-      verdict = std::unexpected(config.error());
-    } else {
-      verdict = net::validate_for_serving(*config);
-    }
-    if (*json) {
-      nlohmann::json out{{"file", *file}, {"ok", verdict.has_value()}};
-      if (!verdict) {
-        out["error"] = {{"message", verdict.error().message},
-                        {"path", verdict.error().where},
-                        {"line", verdict.error().line},
-                        {"text", verdict.error().to_string()}};
-      } else {
-        std::size_t routes = 0;
-        for (const auto& l : config->listeners) routes += l.routes.size();
-        out["listeners"] = config->listeners.size();
-        out["routes"] = routes;
-        out["upstreams"] = config->upstreams.size();
-      }
-      std::cout << out.dump(2) << "\n";
-    } else if (!verdict) {
-      print_error(verdict.error().to_string());
-    } else {
-      std::size_t routes = 0;
-      for (const auto& l : config->listeners) routes += l.routes.size();
-      std::cout << *file << ": configuration OK (" << config->listeners.size() << " listeners, "
-                << routes << " routes, " << config->upstreams.size() << " upstreams)\n";
-    }
-    return verdict ? 0 : 1;
-  }};
+                   auto config = config::load_config(*file);
+                   core::Result<void> verdict;
+                   if (!config) {
+                     verdict = std::unexpected(config.error());
+                   } else {
+                     verdict = net::validate_for_serving(*config);
+                   }
+                   if (*json) {
+                     nlohmann::json out{{"file", *file}, {"ok", verdict.has_value()}};
+                     if (!verdict) {
+                       out["error"] = {{"message", verdict.error().message},
+                                       {"path", verdict.error().where},
+                                       {"line", verdict.error().line},
+                                       {"text", verdict.error().to_string()}};
+                     } else {
+                       std::size_t routes = 0;
+                       for (const auto& l : config->listeners) routes += l.routes.size();
+                       out["listeners"] = config->listeners.size();
+                       out["routes"] = routes;
+                       out["upstreams"] = config->upstreams.size();
+                     }
+                     std::cout << out.dump(2) << "\n";
+                   } else if (!verdict) {
+                     print_error(verdict.error().to_string());
+                   } else {
+                     std::size_t routes = 0;
+                     for (const auto& l : config->listeners) routes += l.routes.size();
+                     std::cout << *file << ": configuration OK (" << config->listeners.size()
+                               << " listeners, " << routes << " routes, "
+                               << config->upstreams.size() << " upstreams)\n";
+                   }
+                   return verdict ? 0 : 1;
+                 }};
 }
 
 }  // namespace portcullis::cli

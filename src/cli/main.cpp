@@ -9,7 +9,9 @@
 
 namespace portcullis::cli {
 
-void print_error(const std::string& message) { std::cerr << "portcullis: " << message << "\n"; }
+void print_error(const std::string& message) {
+  std::cerr << "portcullis: " << message << "\n";
+}
 
 }  // namespace portcullis::cli
 
@@ -18,7 +20,8 @@ int main(int argc, char** argv) {
   // Writes to a closed stdout pipe (access log) must be an error value, not a signal.
   std::signal(SIGPIPE, SIG_IGN);
 
-  CLI::App app{"Portcullis: an authenticating TLS access gateway whose every denial explains itself"};
+  CLI::App app{
+      "Portcullis: an authenticating TLS access gateway whose every denial explains itself"};
   app.require_subcommand(0, 1);
   bool version = false;
   app.add_flag("--version", version, "Print the version and the OpenSSL it runs on");

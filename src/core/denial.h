@@ -1,5 +1,6 @@
 // The denial vocabulary: every code the gateway can answer with, its status, public title and
-// fix hint (the catalogue, defined once in denial_catalogue.cpp), and a Denial value for one request.
+// fix hint (the catalogue, defined once in denial_catalogue.cpp), and a Denial value for one
+// request.
 #pragma once
 
 #include <cstdint>

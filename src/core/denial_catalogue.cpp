@@ -22,7 +22,8 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
      "The client certificate was issued by an untrusted CA",
      "Add the issuing root CA to client_auth.trusted_ca, or issue the client a certificate from a "
      "trusted CA."},
-    {MtlsCertExpired, "mtls.cert_expired", 400, Tls, "A certificate in the client chain has expired",
+    {MtlsCertExpired, "mtls.cert_expired", 400, Tls,
+     "A certificate in the client chain has expired",
      "Renew the client certificate (or the expired CA), and check the clocks of client and "
      "server."},
     {MtlsCertNotYetValid, "mtls.cert_not_yet_valid", 400, Tls,
@@ -60,14 +61,14 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
      "Send `Authorization: Basic base64(user:password)`; the decoded value needs a colon."},
     {BasicCredentialsInvalid, "basic.credentials_invalid", 401, Authn,
      "The user name or password is incorrect", "Check the user name and password."},
-    {BasicLockedOut, "basic.locked_out", 429, Authn,
-     "Too many failed attempts; try again later",
+    {BasicLockedOut, "basic.locked_out", 429, Authn, "Too many failed attempts; try again later",
      "Wait for the time given in Retry-After, then retry with the correct password."},
     {IdentityAmbiguous, "identity.ambiguous", 401, Authn,
      "The user name matches more than one account",
      "An administrator must remove the duplicate user from the authenticators of this route."},
     {JwtMalformed, "jwt.malformed", 401, Authn, "The bearer token is malformed",
-     "Send a compact JWS: three base64url parts separated by dots, with a JSON header and payload."},
+     "Send a compact JWS: three base64url parts separated by dots, with a JSON header and "
+     "payload."},
     {JwtSignatureInvalid, "jwt.signature_invalid", 401, Authn,
      "The bearer token signature is invalid",
      "The token was altered or signed by a key the gateway does not have; get a new token."},
@@ -88,8 +89,8 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
     {JwtAudienceMismatch, "jwt.audience_mismatch", 401, Authn,
      "The bearer token audience is not accepted",
      "Request a token for one of the audiences configured for this route."},
-    {JwtJwksUnavailable, "jwt.jwks_unavailable", 503, Authn,
-     "The signing keys could not be loaded", "Check that the gateway can reach the JWKS URL."},
+    {JwtJwksUnavailable, "jwt.jwks_unavailable", 503, Authn, "The signing keys could not be loaded",
+     "Check that the gateway can reach the JWKS URL."},
     {AuthzDenied, "authz.denied", 403, Authz, "Access to this resource is denied",
      "Your identity is authenticated but no rule of this route allows it; ask for access."},
     {RouteNotFound, "route.not_found", 404, Route, "No route matches this request",
@@ -110,7 +111,8 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
     {UpstreamDnsFailed, "upstream.dns_failed", 502, Forward,
      "The upstream host name could not be resolved",
      "Check the upstream host name and the gateway's DNS configuration."},
-    {UpstreamTimeout, "upstream.timeout", 504, Forward, "The upstream service did not answer in time",
+    {UpstreamTimeout, "upstream.timeout", 504, Forward,
+     "The upstream service did not answer in time",
      "Check the upstream's health and load, or raise connect_timeout/response_timeout."},
     {UpstreamReset, "upstream.reset", 502, Forward,
      "The upstream service closed the connection unexpectedly",
@@ -120,9 +122,10 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
      "Check the upstream certificate against upstreams.<name>.tls.ca and the SNI name."},
     {UpstreamProtocolError, "upstream.protocol_error", 502, Forward,
      "The upstream service sent an invalid HTTP response",
-     "Check that the upstream speaks HTTP/1.1 on the configured port (and TLS only if configured)."},
-    {UpstreamUnavailable, "upstream.unavailable", 503, Forward,
-     "No upstream endpoint is available", "Check the upstream endpoints and their health."},
+     "Check that the upstream speaks HTTP/1.1 on the configured port (and TLS only if "
+     "configured)."},
+    {UpstreamUnavailable, "upstream.unavailable", 503, Forward, "No upstream endpoint is available",
+     "Check the upstream endpoints and their health."},
     {CalloutDnsFailed, "callout.dns_failed", 503, Authn,
      "The authorization service host name could not be resolved",
      "Check the callout URL's host name and the gateway's DNS configuration."},
@@ -159,9 +162,13 @@ static_assert(catalogue_in_order(), "kCatalogue rows must follow DenialCode orde
 
 }  // namespace
 
-std::span<const DenialSpec> catalogue() { return kCatalogue; }
+std::span<const DenialSpec> catalogue() {
+  return kCatalogue;
+}
 
-const DenialSpec& spec(DenialCode code) { return kCatalogue[static_cast<std::size_t>(code)]; }
+const DenialSpec& spec(DenialCode code) {
+  return kCatalogue[static_cast<std::size_t>(code)];
+}
 
 std::optional<DenialCode> find_denial(std::string_view code) {
   for (const auto& row : kCatalogue) {
@@ -172,14 +179,22 @@ std::optional<DenialCode> find_denial(std::string_view code) {
 
 std::string_view stage_name(Stage stage) {
   switch (stage) {
-    case Stage::Tls: return "tls";
-    case Stage::Parse: return "parse";
-    case Stage::Sanitize: return "sanitize";
-    case Stage::Route: return "route";
-    case Stage::Authn: return "authn";
-    case Stage::Authz: return "authz";
-    case Stage::Forward: return "forward";
-    case Stage::Account: return "account";
+    case Stage::Tls:
+      return "tls";
+    case Stage::Parse:
+      return "parse";
+    case Stage::Sanitize:
+      return "sanitize";
+    case Stage::Route:
+      return "route";
+    case Stage::Authn:
+      return "authn";
+    case Stage::Authz:
+      return "authz";
+    case Stage::Forward:
+      return "forward";
+    case Stage::Account:
+      return "account";
   }
   return "unknown";
 }

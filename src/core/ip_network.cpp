@@ -11,7 +11,9 @@ namespace {
 constexpr std::array<std::uint8_t, 12> kV4Prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 }
 
-bool IpAddress::is_v4() const { return std::memcmp(bytes.data(), kV4Prefix.data(), 12) == 0; }
+bool IpAddress::is_v4() const {
+  return std::memcmp(bytes.data(), kV4Prefix.data(), 12) == 0;
+}
 
 bool IpAddress::is_loopback() const {
   if (is_v4()) return bytes[12] == 127;

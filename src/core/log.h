@@ -1,5 +1,6 @@
 // The process log facade (operator messages, not the access log): level filter and one
-// line per message on stderr, written with a single write(2) so lines from threads never interleave.
+// line per message on stderr, written with a single write(2) so lines from threads never
+// interleave.
 #pragma once
 
 #include <fmt/format.h>

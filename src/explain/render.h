@@ -32,8 +32,8 @@ struct RenderedDenial {
 
 /// The response for `denial`. `detailed` adds the `detail` member / paragraph; the title, code
 /// and hint are always present.
-RenderedDenial render_denial(const core::Denial& denial, std::string_view request_id,
-                             bool detailed, BodyFormat format);
+RenderedDenial render_denial(const core::Denial& denial, std::string_view request_id, bool detailed,
+                             BodyFormat format);
 
 /// docs/denials.md, generated from the catalogue.
 std::string denials_markdown();

@@ -104,7 +104,9 @@ AdminServer::AdminServer(const config::Endpoint& listen, const metrics::Registry
                          const std::atomic<bool>& serving)
     : impl_(std::make_unique<Impl>(listen, metrics, serving)) {}
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+  stop();
+}
 
 core::Result<void> AdminServer::open() {
   error_code ec;

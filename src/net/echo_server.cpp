@@ -6,8 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -190,8 +190,8 @@ struct EchoServer {
     for (;;) {
       error_code ec;
       // One strand per connection: several threads may run the io_context.
-      auto socket = co_await acceptor.async_accept(asio::make_strand(io),
-                                                   redirect_error(use_awaitable, ec));
+      auto socket =
+          co_await acceptor.async_accept(asio::make_strand(io), redirect_error(use_awaitable, ec));
       if (!acceptor.is_open()) co_return;
       if (ec) continue;
       socket.set_option(asio::ip::tcp::no_delay(true), ec);

@@ -19,8 +19,8 @@
 namespace portcullis::net {
 namespace {
 
-using core::LogLevel;
 using boost::system::error_code;
+using core::LogLevel;
 
 core::Result<TlsContexts> make_tls_contexts(const proxy::Runtime& rt) {
   TlsContexts tls;
@@ -82,8 +82,9 @@ core::Result<std::unique_ptr<Server>> Server::create(config::Config config) {
   std::unique_ptr<Server> server(new Server());
   auto& impl = *server->impl_;
   core::set_log_level(config.log.level);
-  int workers = config.workers > 0 ? config.workers
-                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int workers = config.workers > 0
+                    ? config.workers
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto rt = proxy::build_runtime(std::move(config), impl.metrics);
   if (!rt) return std::unexpected(rt.error());
   impl.runtime = std::move(*rt);
@@ -126,8 +127,7 @@ int Server::run() {
   // Drain: stop accepting, close idle connections, let in-flight requests finish.
   impl.serving = false;
   for (auto& w : impl.workers) w->begin_drain();
-  const auto deadline =
-      std::chrono::steady_clock::now() + impl.runtime->config.shutdown_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + impl.runtime->config.shutdown_timeout;
   for (;;) {
     std::size_t open = 0;
     for (auto& w : impl.workers) open += w->open_connections();

@@ -17,8 +17,8 @@ std::unique_ptr<ssl::context> base_context(ssl::context::method method) {
   auto ctx = std::make_unique<ssl::context>(method);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   return ctx;
 }
@@ -32,10 +32,9 @@ core::Result<std::unique_ptr<ssl::context>> make_server_context(
   auto key = pki::load_private_key(tls.key.path);
   if (!key) return std::unexpected(at(tls.key.origin, key.error().message));
   if (!pki::key_matches_certificate(key->get(), certs->front().get())) {
-    return std::unexpected(at(tls.key.origin, "the key does not match the first certificate of \"" +
-                                                  tls.cert.path + "\" (" +
-                                                  pki::summarize(certs->front().get()).subject +
-                                                  ")"));
+    return std::unexpected(
+        at(tls.key.origin, "the key does not match the first certificate of \"" + tls.cert.path +
+                               "\" (" + pki::summarize(certs->front().get()).subject + ")"));
   }
   auto ctx = base_context(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
@@ -46,9 +45,9 @@ core::Result<std::unique_ptr<ssl::context>> make_server_context(
   for (std::size_t i = 1; i < certs->size(); ++i) {
     // add1: the context takes its own reference.
     if (SSL_CTX_add1_chain_cert(native, (*certs)[i].get()) != 1) {
-      return std::unexpected(at(tls.cert.origin, "cannot add chain certificate " +
-                                                     std::to_string(i) + ": " +
-                                                     pki::openssl_errors()));
+      return std::unexpected(
+          at(tls.cert.origin,
+             "cannot add chain certificate " + std::to_string(i) + ": " + pki::openssl_errors()));
     }
   }
   if (SSL_CTX_check_private_key(native) != 1) {
@@ -74,8 +73,8 @@ core::Result<std::unique_ptr<ssl::context>> make_upstream_context(
       }
     }
   } else if (SSL_CTX_set_default_verify_paths(native) != 1) {
-    return std::unexpected(at(tls.origin, "cannot load the system trust store: " +
-                                              pki::openssl_errors()));
+    return std::unexpected(
+        at(tls.origin, "cannot load the system trust store: " + pki::openssl_errors()));
   }
   return ctx;
 }

@@ -20,7 +20,9 @@ constexpr std::chrono::milliseconds kShutdownTimeout{1000};
 
 }  // namespace
 
-bool is_ip_literal(const std::string& host) { return core::IpAddress::parse(host).has_value(); }
+bool is_ip_literal(const std::string& host) {
+  return core::IpAddress::parse(host).has_value();
+}
 
 awaitable<std::size_t> TcpTransport::read_some(asio::mutable_buffer buf, error_code& ec) {
   ec = {};
@@ -39,7 +41,9 @@ awaitable<void> TcpTransport::shutdown() {
   co_return;
 }
 
-void TcpTransport::close() { stream_.close(); }
+void TcpTransport::close() {
+  stream_.close();
+}
 
 awaitable<error_code> TlsTransport::handshake_server(std::chrono::milliseconds timeout) {
   error_code ec;
@@ -97,7 +101,9 @@ awaitable<void> TlsTransport::shutdown() {
   close();
 }
 
-void TlsTransport::close() { beast::get_lowest_layer(stream_).close(); }
+void TlsTransport::close() {
+  beast::get_lowest_layer(stream_).close();
+}
 
 bool TlsTransport::is_open() const {
   return beast::get_lowest_layer(stream_).socket().is_open();

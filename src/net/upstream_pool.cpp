@@ -74,8 +74,7 @@ bool is_dns_error(const error_code& ec) {
 std::string tls_failure_text(SSL* ssl, const error_code& ec) {
   const long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK) {
-    return std::string("certificate verification failed: ") +
-           X509_verify_cert_error_string(verify);
+    return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
   }
   std::string text = ec.message();
   const auto queued = pki::openssl_errors();
@@ -149,13 +148,12 @@ asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, Endpoin
 
   error_code ec;
   asio::ip::tcp::resolver resolver(io_);
-  const auto results =
-      co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                      redirect_error(use_awaitable, ec));
+  const auto results = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                                       redirect_error(use_awaitable, ec));
   if (ec) {
-    co_return fail(is_dns_error(ec) ? DenialCode::UpstreamDnsFailed
-                                    : DenialCode::UpstreamConnectFailed,
-                   "cannot resolve \"" + endpoint.host + "\": " + ec.message());
+    co_return fail(
+        is_dns_error(ec) ? DenialCode::UpstreamDnsFailed : DenialCode::UpstreamConnectFailed,
+        "cannot resolve \"" + endpoint.host + "\": " + ec.message());
   }
 
   auto connect_and_wrap = [&](auto transport) -> asio::awaitable<proxy::DialResult> {
@@ -163,9 +161,9 @@ asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, Endpoin
     tcp.expires_after(cfg.connect_timeout);
     co_await tcp.async_connect(results, redirect_error(use_awaitable, ec));
     if (ec == beast::error::timeout) {
-      co_return fail(DenialCode::UpstreamTimeout,
-                     "connect timed out after " + std::to_string(cfg.connect_timeout.count()) +
-                         " ms");
+      co_return fail(
+          DenialCode::UpstreamTimeout,
+          "connect timed out after " + std::to_string(cfg.connect_timeout.count()) + " ms");
     }
     if (ec) co_return fail(DenialCode::UpstreamConnectFailed, "connect failed: " + ec.message());
     tcp.socket().set_option(asio::ip::tcp::no_delay(true), ec);
@@ -173,9 +171,9 @@ asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, Endpoin
       const std::string sni = cfg.tls && !cfg.tls->sni.empty() ? cfg.tls->sni : endpoint.host;
       ec = co_await transport->handshake_client(sni, sni, cfg.connect_timeout);
       if (ec == beast::error::timeout) {
-        co_return fail(DenialCode::UpstreamTimeout, "TLS handshake timed out after " +
-                                                        std::to_string(cfg.connect_timeout.count()) +
-                                                        " ms");
+        co_return fail(
+            DenialCode::UpstreamTimeout,
+            "TLS handshake timed out after " + std::to_string(cfg.connect_timeout.count()) + " ms");
       }
       if (ec) {
         co_return fail(DenialCode::UpstreamTlsFailed,
@@ -191,7 +189,8 @@ asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, Endpoin
   };
 
   if (up.tls) {
-    co_return co_await connect_and_wrap(std::make_unique<TlsTransport>(io_.get_executor(), *up.tls));
+    co_return co_await connect_and_wrap(
+        std::make_unique<TlsTransport>(io_.get_executor(), *up.tls));
   }
   co_return co_await connect_and_wrap(std::make_unique<TcpTransport>(io_.get_executor()));
 }

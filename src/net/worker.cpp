@@ -88,7 +88,9 @@ void Worker::begin_drain() {
   });
 }
 
-void Worker::stop() { io_.stop(); }
+void Worker::stop() {
+  io_.stop();
+}
 
 asio::awaitable<void> Worker::accept_loop(Acceptor& acceptor) {
   for (;;) {
@@ -122,9 +124,10 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket,
   error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (!ec) {
-    ctx.peer_text = remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
-                        ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string()
-                        : remote.address().to_string();
+    ctx.peer_text =
+        remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
+            ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string()
+            : remote.address().to_string();
     ctx.peer = core::IpAddress::parse(ctx.peer_text).value_or(core::IpAddress{});
   }
   std::unique_ptr<proxy::Transport> transport;

@@ -47,10 +47,14 @@ void format_access_line(std::string& out, const AccessRecord& r) {
 
 core::Result<AccessLog> AccessLog::open(const config::LogConfig& log) {
   switch (log.access) {
-    case config::AccessLogTarget::Off: return AccessLog(-1, false);
-    case config::AccessLogTarget::Stdout: return AccessLog(STDOUT_FILENO, false);
-    case config::AccessLogTarget::Stderr: return AccessLog(STDERR_FILENO, false);
-    case config::AccessLogTarget::File: break;
+    case config::AccessLogTarget::Off:
+      return AccessLog(-1, false);
+    case config::AccessLogTarget::Stdout:
+      return AccessLog(STDOUT_FILENO, false);
+    case config::AccessLogTarget::Stderr:
+      return AccessLog(STDERR_FILENO, false);
+    case config::AccessLogTarget::File:
+      break;
   }
   const int fd = ::open(log.access_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {

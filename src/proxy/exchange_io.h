@@ -30,9 +30,7 @@ class BodyFrame {
     }
   }
 
-  std::span<const boost::asio::const_buffer> buffers() const {
-    return {bufs_.data() + 1, count_};
-  }
+  std::span<const boost::asio::const_buffer> buffers() const { return {bufs_.data() + 1, count_}; }
 
   /// The head followed by this frame's buffers.
   std::span<const boost::asio::const_buffer> with_head(const std::string& head) {

@@ -9,8 +9,8 @@ namespace portcullis::proxy {
 namespace {
 
 constexpr std::array<std::string_view, 9> kHopByHop{
-    "connection", "keep-alive",        "proxy-connection",    "te",            "trailer",
-    "upgrade",    "transfer-encoding", "proxy-authorization", "content-length"};
+    "connection",        "keep-alive",          "proxy-connection", "te", "trailer", "upgrade",
+    "transfer-encoding", "proxy-authorization", "content-length"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -75,9 +75,9 @@ IdentityHeaderStripper::IdentityHeaderStripper(std::vector<std::string> names) {
   }
   // SECURITY: the default identity header names are stripped even when a route does not use
   // them, so an upstream that trusts them by convention cannot be fooled by a client.
-  for (std::string_view n : {"x-forwarded-client-cert", "x-auth-user", "x-auth-groups",
-                             "x-client-subject", "x-client-issuer", "x-client-san",
-                             "x-client-sha256", "x-client-verify"}) {
+  for (std::string_view n :
+       {"x-forwarded-client-cert", "x-auth-user", "x-auth-groups", "x-client-subject",
+        "x-client-issuer", "x-client-san", "x-client-sha256", "x-client-verify"}) {
     names_.emplace_back(n);
   }
   std::sort(names_.begin(), names_.end());
@@ -89,8 +89,8 @@ std::vector<std::string> IdentityHeaderStripper::strip(HeaderList& headers) cons
   std::erase_if(headers.fields(), [&](const HeaderList::Field& f) {
     const auto n = lower(f.first);
     // SECURITY: every X-Client-Cert* variant is the gateway's to assert, configured or not.
-    const bool hit = n.starts_with("x-client-cert") ||
-                     std::binary_search(names_.begin(), names_.end(), n);
+    const bool hit =
+        n.starts_with("x-client-cert") || std::binary_search(names_.begin(), names_.end(), n);
     if (hit) removed.push_back(f.first);
     return hit;
   });

@@ -63,8 +63,8 @@ class Exchange {
     const auto header_len = co_await read_header_block();
     if (!header_len) co_return Outcome::Close;
     if (*header_len == 0) co_return co_await deny(pending_denial_, true);
-    if (auto bad = check_raw_header_block(
-            {static_cast<const char*>(buf_.data().data()), *header_len});
+    if (auto bad =
+            check_raw_header_block({static_cast<const char*>(buf_.data().data()), *header_len});
         !bad.empty()) {
       co_return co_await deny(core::make_denial(DenialCode::RequestMalformed, bad), true);
     }
@@ -98,11 +98,11 @@ class Exchange {
     const auto host = head.headers.get("host").value_or("");
     const int index = listener_.router.match(host, head.path());
     if (index < 0) {
-      co_return co_await deny(
-          core::make_denial(DenialCode::RouteNotFound,
-                            "no route of listener \"" + listener_.config->name + "\" matches host \"" +
-                                std::string(host) + "\" and path \"" + record_.path + "\""),
-          !body_complete());
+      co_return co_await deny(core::make_denial(DenialCode::RouteNotFound,
+                                                "no route of listener \"" + listener_.config->name +
+                                                    "\" matches host \"" + std::string(host) +
+                                                    "\" and path \"" + record_.path + "\""),
+                              !body_complete());
     }
     route_ = &listener_.routes[static_cast<std::size_t>(index)];
     record_.route = route_->config->name;
@@ -111,7 +111,8 @@ class Exchange {
     // config loader refuses any other list, so there is nothing to evaluate here yet.
 
     // body limit known up front
-    if (head.framing == BodyFraming::ContentLength && head.content_length > route_->config->max_body) {
+    if (head.framing == BodyFraming::ContentLength &&
+        head.content_length > route_->config->max_body) {
       co_return co_await deny(body_too_large(head.content_length), true);
     }
     if (parser_.body_bytes() > route_->config->max_body) {
@@ -276,11 +277,11 @@ class Exchange {
         if (ec) {
           upstream_->transport().close();
           if (ec == boost::beast::error::timeout) {
-            co_await deny(core::make_denial(DenialCode::RequestTimeout,
-                                            "request body stalled for " +
-                                                std::to_string(limits_.body_timeout.count()) +
-                                                " ms"),
-                          true);
+            co_await deny(
+                core::make_denial(DenialCode::RequestTimeout,
+                                  "request body stalled for " +
+                                      std::to_string(limits_.body_timeout.count()) + " ms"),
+                true);
           } else {
             record_.code = "request.malformed";
             record_.stage = "parse";
@@ -352,8 +353,8 @@ class Exchange {
         starved = ec == http::error::need_more || used == 0 || ubuf_.size() == 0;
         if (ec == http::error::need_more) continue;
         if (ec) {
-          pending_denial_ =
-              upstream_failure(DenialCode::UpstreamProtocolError, "invalid response: " + ec.message());
+          pending_denial_ = upstream_failure(DenialCode::UpstreamProtocolError,
+                                             "invalid response: " + ec.message());
           co_return ReadHeadResult::Denied;
         }
       }
@@ -383,8 +384,8 @@ class Exchange {
     const bool no_body = request.method == "HEAD" || in.status == 204 || in.status == 304;
     bool keep_alive = request.keep_alive && !*ctx_.draining && body_complete();
     if (no_body) {
-      out.framing = in.framing == BodyFraming::ContentLength ? BodyFraming::ContentLength
-                                                             : BodyFraming::None;
+      out.framing =
+          in.framing == BodyFraming::ContentLength ? BodyFraming::ContentLength : BodyFraming::None;
       out.content_length = in.content_length;
     } else if (in.framing == BodyFraming::ContentLength) {
       out.framing = BodyFraming::ContentLength;
@@ -456,7 +457,8 @@ class Exchange {
       if (ec && ec != http::error::need_more) {
         upstream_ok = false;
         record_.code = spec(DenialCode::UpstreamProtocolError).code;
-        record_.detail = "invalid response body from " + upstream_->endpoint() + ": " + ec.message();
+        record_.detail =
+            "invalid response body from " + upstream_->endpoint() + ": " + ec.message();
         break;
       }
     }
@@ -464,7 +466,7 @@ class Exchange {
                           ubuf_.size() == 0 && in.framing != BodyFraming::UntilClose;
     ctx_.dialer->release(std::move(upstream_), reusable);
     // A response cut short cannot be completed for the client: closing is the only signal left.
-    co_return keep_alive && upstream_ok ? Outcome::KeepAlive : Outcome::Close;
+    co_return keep_alive&& upstream_ok ? Outcome::KeepAlive : Outcome::Close;
   }
 
   core::Denial upstream_failure(DenialCode code, std::string what) const {

@@ -9,8 +9,8 @@ std::vector<std::string> identity_header_names(const config::ListenerConfig& lis
   std::vector<std::string> names;
   for (const auto& r : listener.routes) {
     const auto& h = r.identity_headers;
-    for (const auto* n : {&h.user, &h.groups, &h.subject, &h.issuer, &h.san, &h.fingerprint,
-                          &h.verify, &h.cert}) {
+    for (const auto* n :
+         {&h.user, &h.groups, &h.subject, &h.issuer, &h.san, &h.fingerprint, &h.verify, &h.cert}) {
       if (!n->empty()) names.push_back(*n);
     }
   }
@@ -23,8 +23,8 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
                                                            metrics::Registry& metrics) {
   auto log = AccessLog::open(config.log);
   if (!log) return std::unexpected(log.error());
-  auto rt = std::make_shared<Runtime>(Runtime{std::move(config), {}, {}, &metrics,
-                                              std::move(*log)});
+  auto rt =
+      std::make_shared<Runtime>(Runtime{std::move(config), {}, {}, &metrics, std::move(*log)});
   std::vector<std::string> names;
   for (const auto& [name, up] : rt->config.upstreams) {
     names.push_back(name);

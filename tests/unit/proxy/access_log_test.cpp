@@ -30,11 +30,30 @@ TEST(AccessLine, HasEveryFieldAndIsOneJsonLine) {
   ASSERT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
   const auto j = nlohmann::json::parse(line);
-  for (const char* key :
-       {"ts", "request_id", "listener", "route", "client_ip", "method", "path", "status", "code",
-        "stage", "duration_ms", "upstream", "upstream_status", "bytes_in", "bytes_out",
-        "tls_version", "ssl_client_verify", "client_subject", "client_issuer", "client_serial",
-        "client_sha256", "auth_method", "user", "detail"}) {
+  for (const char* key : {"ts",
+                          "request_id",
+                          "listener",
+                          "route",
+                          "client_ip",
+                          "method",
+                          "path",
+                          "status",
+                          "code",
+                          "stage",
+                          "duration_ms",
+                          "upstream",
+                          "upstream_status",
+                          "bytes_in",
+                          "bytes_out",
+                          "tls_version",
+                          "ssl_client_verify",
+                          "client_subject",
+                          "client_issuer",
+                          "client_serial",
+                          "client_sha256",
+                          "auth_method",
+                          "user",
+                          "detail"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["path"], "/a\"b\n");

@@ -1,9 +1,9 @@
 // MessageParser: what Beast accepts and refuses, heads, and streamed body bytes.
 #include "proxy/message_parser.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <gtest/gtest.h>
 
 namespace portcullis::proxy {
 namespace {
@@ -57,8 +57,10 @@ TEST(RequestParser, ContentLengthBody) {
 
 TEST(RequestParser, ChunkedBodyIsDecoded) {
   RequestParser p;
-  auto r = feed(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 4);
+  auto r = feed(p,
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                4);
   ASSERT_FALSE(r.ec) << r.ec.message();
   EXPECT_TRUE(r.done);
   EXPECT_EQ(r.body, "abcde");
@@ -69,16 +71,19 @@ TEST(RequestParser, ChunkedBodyIsDecoded) {
 TEST(RequestParser, BodyLargerThanBeastDefaultLimit) {
   RequestParser p;
   const std::string body(3 * 1024 * 1024, 'x');
-  auto r = feed(p, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
-                       "\r\n\r\n" + body, 65536);
+  auto r = feed(p,
+                "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n\r\n" + body,
+                65536);
   ASSERT_FALSE(r.ec) << r.ec.message();
   EXPECT_EQ(r.body.size(), body.size());
 }
 
 TEST(RequestParser, RejectsContentLengthWithTransferEncoding) {
   RequestParser p;
-  auto r = feed(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n");
+  auto r = feed(p,
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n");
   EXPECT_TRUE(r.ec);
 }
 

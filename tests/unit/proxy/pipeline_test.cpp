@@ -2,11 +2,11 @@
 // headers, stale keep-alive retry, 100-continue, re-framing for HTTP/1.0, denials and timeouts.
 #include "proxy/pipeline.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/error.hpp>
-#include <gtest/gtest.h>
 
 #include <deque>
 
@@ -148,8 +148,9 @@ constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 TEST_F(PipelineTest, ForwardsWithForwardingHeadersAndRequestId) {
   dialer_.plan.push_back({false, kOk});
-  const auto out = serve({"GET /api/x?q=1 HTTP/1.1\r\nHost: h\r\nX-Auth-User: mallory\r\n"
-                          "Connection: keep-alive, X-Drop\r\nX-Drop: 1\r\n\r\n"});
+  const auto out =
+      serve({"GET /api/x?q=1 HTTP/1.1\r\nHost: h\r\nX-Auth-User: mallory\r\n"
+             "Connection: keep-alive, X-Drop\r\nX-Drop: 1\r\n\r\n"});
   ASSERT_EQ(dialer_.sent.size(), 1u);
   const auto& sent = dialer_.sent[0];
   EXPECT_TRUE(sent.starts_with("GET /api/x?q=1 HTTP/1.1\r\n")) << sent;
@@ -186,9 +187,10 @@ TEST_F(PipelineTest, FreshConnectionClosedIsUpstreamReset) {
 
 TEST_F(PipelineTest, AnswersExpectContinueItselfAndStripsExpect) {
   dialer_.plan.push_back({false, kOk});
-  const auto out = serve({"POST /api/ HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
-                          "Content-Length: 3\r\n\r\n",
-                          "abc"});
+  const auto out =
+      serve({"POST /api/ HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+             "Content-Length: 3\r\n\r\n",
+             "abc"});
   EXPECT_TRUE(out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")) << out;
   ASSERT_EQ(dialer_.sent.size(), 1u);
   EXPECT_EQ(dialer_.sent[0].find("Expect"), std::string::npos);
@@ -234,9 +236,11 @@ TEST_F(PipelineTest, IdleConnectionWithoutBytesClosesSilently) {
 TEST_F(PipelineTest, KeepAliveServesPipelinedRequests) {
   dialer_.plan.push_back({false, kOk});
   dialer_.plan.push_back({false, kOk});
-  const auto out = serve({"GET /api/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /api/2 HTTP/1.1\r\nHost: h\r\n\r\n"});
+  const auto out =
+      serve({"GET /api/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /api/2 HTTP/1.1\r\nHost: h\r\n\r\n"});
   std::size_t count = 0;
-  for (auto p = out.find("HTTP/1.1 200"); p != std::string::npos; p = out.find("HTTP/1.1 200", p + 1)) {
+  for (auto p = out.find("HTTP/1.1 200"); p != std::string::npos;
+       p = out.find("HTTP/1.1 200", p + 1)) {
     ++count;
   }
   EXPECT_EQ(count, 2u) << out;
