@@ -2,37 +2,9 @@
 // markup that came from a request.
 #include "explain/html.h"
 
+#include "core/utf8.h"
+
 namespace portcullis::explain {
-namespace {
-
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the valid UTF-8 sequence starting at s[i] (2..4 bytes), or 0 when it is invalid.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t len = 0;
-  unsigned min = 0;
-  unsigned cp = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, min = 0x80, cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, min = 0x800, cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, min = 0x10000, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-}  // namespace
 
 void html_escape_to(std::string& out, std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
@@ -62,7 +34,7 @@ void html_escape_to(std::string& out, std::string_view text) {
         default:
           // NUL and the other controls are parse errors in HTML; never pass them through.
           if (c < 0x20 || c == 0x7F) {
-            out += kReplacement;
+            out += core::kUtf8Replacement;
           } else {
             out += static_cast<char>(c);
           }
@@ -70,9 +42,9 @@ void html_escape_to(std::string& out, std::string_view text) {
       ++i;
       continue;
     }
-    const std::size_t len = utf8_sequence_length(text, i);
+    const std::size_t len = core::utf8_sequence_length(text, i);
     if (len == 0) {
-      out += kReplacement;
+      out += core::kUtf8Replacement;
       ++i;
     } else {
       out.append(text.substr(i, len));
