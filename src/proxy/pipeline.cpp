@@ -306,6 +306,8 @@ class Exchange {
         co_return SendResult::Denied;
       }
       BodyFrame frame(framing, piece, body_complete());
+      // The deadline bounds each write, not the whole upload: a large body may take long.
+      up.expires_after(rt_.upstreams[route_->upstream_index]->response_timeout);
       co_await up.write(frame.buffers(), ec);
       piece.clear();
       if (ec) {
