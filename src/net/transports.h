@@ -1,12 +1,14 @@
 // proxy::Transport over a plain TCP socket and over TLS (OpenSSL via Beast's ssl_stream), with
-// Beast's tcp_stream deadlines. Server and client TLS handshakes live here too.
+// per-operation deadlines that cancel the pending operation but keep the connection open, so a
+// 408 can still be written after a read timed out. Server and client TLS handshakes live here too.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <memory>
 #include <string>
 
 #include "proxy/transport.h"
@@ -18,33 +20,60 @@ using boost::system::error_code;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+/// A deadline for the operations of one socket. When it passes, the pending operation is
+/// cancelled (not the socket closed) and reported as boost::beast::error::timeout.
+class Deadline {
+ public:
+  explicit Deadline(const asio::any_io_executor& ex);
+  void expires_after(std::chrono::milliseconds timeout);
+  void expires_never() { armed_ = false; }
+
+  /// Before an operation: false when the deadline has already passed (fail it at once).
+  bool arm(asio::ip::tcp::socket& socket);
+  /// After the operation: maps its cancellation by the deadline to error::timeout.
+  void finish(error_code& ec);
+
+ private:
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point at_{};
+  bool armed_ = false;
+  bool fired_ = false;
+  std::uint64_t generation_ = 0;  ///< a timer handler from an earlier operation must not act
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  ///< lets late timer handlers bail out
+};
+
 class TcpTransport final : public proxy::Transport {
  public:
-  explicit TcpTransport(asio::ip::tcp::socket socket) : stream_(std::move(socket)) {}
-  explicit TcpTransport(asio::any_io_executor ex) : stream_(ex) {}
+  explicit TcpTransport(asio::ip::tcp::socket socket);
+  explicit TcpTransport(const asio::any_io_executor& ex);
 
-  beast::tcp_stream& stream() { return stream_; }
+  asio::ip::tcp::socket& socket() { return socket_; }
+  /// Connects to the first reachable address of `endpoints` within the current deadline.
+  awaitable<error_code> connect(const asio::ip::tcp::resolver::results_type& endpoints);
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override;
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override;
-  void expires_after(std::chrono::milliseconds timeout) override { stream_.expires_after(timeout); }
-  void expires_never() override { stream_.expires_never(); }
+  void expires_after(std::chrono::milliseconds timeout) override {
+    deadline_.expires_after(timeout);
+  }
+  void expires_never() override { deadline_.expires_never(); }
   awaitable<void> shutdown() override;
   void close() override;
-  bool is_open() const override { return stream_.socket().is_open(); }
+  bool is_open() const override { return socket_.is_open(); }
 
  private:
-  beast::tcp_stream stream_;
+  asio::ip::tcp::socket socket_;
+  Deadline deadline_;
 };
 
 class TlsTransport final : public proxy::Transport {
  public:
-  TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx)
-      : stream_(std::move(socket), ctx) {}
-  TlsTransport(asio::any_io_executor ex, asio::ssl::context& ctx) : stream_(ex, ctx) {}
+  TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx);
+  TlsTransport(const asio::any_io_executor& ex, asio::ssl::context& ctx);
 
-  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  asio::ip::tcp::socket& socket() { return stream_.next_layer(); }
   SSL* native() { return stream_.native_handle(); }
+  awaitable<error_code> connect(const asio::ip::tcp::resolver::results_type& endpoints);
 
   /// Server-side handshake bounded by `timeout`.
   awaitable<error_code> handshake_server(std::chrono::milliseconds timeout);
@@ -58,15 +87,16 @@ class TlsTransport final : public proxy::Transport {
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override;
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override;
   void expires_after(std::chrono::milliseconds timeout) override {
-    beast::get_lowest_layer(stream_).expires_after(timeout);
+    deadline_.expires_after(timeout);
   }
-  void expires_never() override { beast::get_lowest_layer(stream_).expires_never(); }
+  void expires_never() override { deadline_.expires_never(); }
   awaitable<void> shutdown() override;
   void close() override;
   bool is_open() const override;
 
  private:
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::ssl_stream<asio::ip::tcp::socket> stream_;
+  Deadline deadline_;
 };
 
 /// True when `host` is an IPv4 or IPv6 literal.

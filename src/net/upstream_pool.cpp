@@ -34,10 +34,10 @@ class PooledConnection final : public proxy::UpstreamConnection {
   std::size_t endpoint_index() const { return endpoint_index_; }
   int native_fd() {
     if (auto* tcp = dynamic_cast<TcpTransport*>(transport_.get())) {
-      return tcp->stream().socket().native_handle();
+      return tcp->socket().native_handle();
     }
     if (auto* tls = dynamic_cast<TlsTransport*>(transport_.get())) {
-      return beast::get_lowest_layer(tls->stream()).socket().native_handle();
+      return tls->socket().native_handle();
     }
     return -1;
   }
@@ -157,16 +157,15 @@ asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, Endpoin
   }
 
   auto connect_and_wrap = [&](auto transport) -> asio::awaitable<proxy::DialResult> {
-    auto& tcp = beast::get_lowest_layer(transport->stream());
-    tcp.expires_after(cfg.connect_timeout);
-    co_await tcp.async_connect(results, redirect_error(use_awaitable, ec));
+    transport->expires_after(cfg.connect_timeout);
+    ec = co_await transport->connect(results);
     if (ec == beast::error::timeout) {
       co_return fail(
           DenialCode::UpstreamTimeout,
           "connect timed out after " + std::to_string(cfg.connect_timeout.count()) + " ms");
     }
     if (ec) co_return fail(DenialCode::UpstreamConnectFailed, "connect failed: " + ec.message());
-    tcp.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    transport->socket().set_option(asio::ip::tcp::no_delay(true), ec);
     if constexpr (std::is_same_v<decltype(transport), std::unique_ptr<TlsTransport>>) {
       const std::string sni = cfg.tls && !cfg.tls->sni.empty() ? cfg.tls->sni : endpoint.host;
       ec = co_await transport->handshake_client(sni, sni, cfg.connect_timeout);

@@ -15,9 +15,10 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -242,10 +243,6 @@ class Echo:
         assert self.proc.alive(), f"echo exited: {self.proc.stderr()}"
 
 
-def start_echo(procs: Processes, pki: Pki | None = None, tls: bool = False) -> Echo:
-    return Echo(procs, pki, tls)
-
-
 def to_yaml(config: dict) -> str:
     """JSON is YAML: one key per line so that errors have meaningful line numbers."""
     return json.dumps(config, indent=2) + "\n"
@@ -264,12 +261,14 @@ class Gateway:
         text = config if isinstance(config, str) else to_yaml(config)
         self.config_path.write_text(text)
         if isinstance(config, dict):
+            self.hosts = {l["name"]: l["listen"].rsplit(":", 1)[0] for l in config["listeners"]}
             self.ports = {l["name"]: int(l["listen"].rsplit(":", 1)[1])
                           for l in config["listeners"]}
             admin = config.get("admin", {}).get("listen")
             self.admin_port = int(admin.rsplit(":", 1)[1]) if admin else None
         else:
             self.ports = {str(i): p for i, p in enumerate(listener_ports or [])}
+            self.hosts = {name: "127.0.0.1" for name in self.ports}
             self.admin_port = None
         self.proc = procs.start([binary(), "run", "-c", str(self.config_path)],
                                 f"{name}-{self.dir.name}", env=env)
@@ -277,10 +276,12 @@ class Gateway:
             self.wait_ready()
 
     def wait_ready(self):
-        ports = list(self.ports.values()) + ([self.admin_port] if self.admin_port else [])
-        for port in ports:
-            wait_for(lambda: port_open(port) or not self.proc.alive(), READY_TIMEOUT,
-                     what=f"gateway listener 127.0.0.1:{port}")
+        addrs = [(self.hosts[name], port) for name, port in self.ports.items()]
+        if self.admin_port:
+            addrs.append(("127.0.0.1", self.admin_port))
+        for host, port in addrs:
+            wait_for(lambda: port_open(port, host) or not self.proc.alive(), READY_TIMEOUT,
+                     what=f"gateway listener {host}:{port}")
             assert self.proc.alive(), (
                 f"gateway exited with {self.proc.popen.returncode}: {self.proc.stderr()}")
 
@@ -336,8 +337,8 @@ class Gateway:
 
 
 def listener(name: str, port: int, routes: list[dict], pki: Pki | None = None,
-             limits: dict | None = None) -> dict:
-    out = {"name": name, "listen": f"127.0.0.1:{port}"}
+             limits: dict | None = None, host: str = "127.0.0.1") -> dict:
+    out = {"name": name, "listen": f"{host}:{port}"}
     if pki is not None:
         out["tls"] = {"cert": pki.chain, "key": pki.key}
     if limits:
@@ -398,7 +399,6 @@ def _parse_head(head: bytes) -> tuple[int, list[tuple[str, str]]]:
 def curl(url: str, *args: str, cacert: str | None = None, timeout: float = 30,
          input_data: bytes | None = None, check: bool = True) -> Response:
     """Runs the real curl; returns the last response (after any 100 Continue)."""
-    import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         hdr = os.path.join(tmp, "h")
         body = os.path.join(tmp, "b")
@@ -512,14 +512,19 @@ def raw_request(port: int, data: bytes, cafile: str | None = None, timeout: floa
 class FakeUpstream:
     """A TCP listener on 127.0.0.1 that misbehaves on purpose.
 
-    modes: "silent" (accepts, reads, never answers), "reset" (reads the request head, then closes
+    modes: "silent" (accepts, reads, never answers), "stall_body" (answers a head announcing
+    100 bytes, sends 10, then nothing), "reset" (reads the request head, then closes
     with SO_LINGER 0 -> RST), "garbage" (answers "NOT HTTP"), "counting" (a correct HTTP/1.1
-    keep-alive server that reports how many connections it accepted), "backlog" (never accepts;
-    its accept queue is filled so further SYNs are dropped -> connect timeout).
+    keep-alive server that reports how many connections it accepted; optionally adds
+    `extra_headers` to each response, or silently closes 100 ms after each response),
+    "backlog" (never accepts; its accept queue is filled so further SYNs are dropped -> connect
+    timeout).
     """
 
-    def __init__(self, mode: str):
+    def __init__(self, mode: str, extra_headers: bytes = b"", close_after_response: bool = False):
         self.mode = mode
+        self.extra_headers = extra_headers
+        self.close_after_response = close_after_response
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -605,7 +610,13 @@ class FakeUpstream:
                         body = json.dumps({"connections": self.connections,
                                            "requests": self.requests}).encode()
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 + self.extra_headers +
                                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                    if self.close_after_response:
+                        # an upstream whose keep-alive timeout is shorter than the pool's
+                        time.sleep(0.1)
+                        conn.close()
+                        return
                 return
             got = self._read_head(conn, b"")
             self.requests += 1
@@ -623,6 +634,18 @@ class FakeUpstream:
             elif self.mode == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 conn.close()
+            elif self.mode == "stall_body":
+                if got is not None:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+                deadline = time.monotonic() + 60
+                while not self._closed and time.monotonic() < deadline:
+                    try:
+                        if conn.recv(65536) == b"":
+                            return
+                    except (socket.timeout, TimeoutError):
+                        continue
+                    except OSError:
+                        return
             elif self.mode == "garbage":
                 if got is not None:
                     conn.sendall(b"NOT HTTP\r\n\r\n")
@@ -645,8 +668,8 @@ class FakeUpstream:
                     pass
 
 
-def fake_upstream(procs: Processes, mode: str) -> FakeUpstream:
-    return procs.add(FakeUpstream(mode))
+def fake_upstream(procs: Processes, mode: str, **options) -> FakeUpstream:
+    return procs.add(FakeUpstream(mode, **options))
 
 
 # ----------------------------------------------------------------------------------------------

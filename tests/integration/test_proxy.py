@@ -4,6 +4,7 @@ identity headers), keep-alive on both sides, chunked bodies, round robin, route 
 """
 
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,8 +13,9 @@ from conftest import (Echo, Gateway, connect, curl, fake_upstream, free_port, li
                       read_response, route, upstream)
 
 HOP_BY_HOP = ["connection", "keep-alive", "te", "upgrade", "proxy-authorization", "x-named-hop"]
-IDENTITY = ["x-auth-user", "x-client-subject", "x-client-cert", "x-client-cert-chain",
-            "x-forwarded-client-cert", "x-remote-user", "x-remote-groups"]
+IDENTITY = ["x-auth-user", "x-auth-groups", "x-client-subject", "x-client-issuer",
+            "x-client-san", "x-client-sha256", "x-client-verify", "x-client-cert",
+            "x-client-cert-chain", "x-forwarded-client-cert", "x-remote-user", "x-remote-groups"]
 
 
 @pytest.fixture(scope="module")
@@ -22,14 +24,22 @@ def env(module_procs, pki):
     rr_a = Echo(module_procs)
     rr_b = Echo(module_procs)
     counting = fake_upstream(module_procs, "counting")
+    closing = fake_upstream(module_procs, "counting", close_after_response=True)
+    hop_response = fake_upstream(
+        module_procs, "counting",
+        extra_headers=b"Connection: X-Upstream-Hop\r\nX-Upstream-Hop: secret\r\n"
+                      b"Keep-Alive: timeout=5\r\nX-Upstream-Kept: yes\r\n")
     tls_port, plain_port = free_port(), free_port()
     config = {
         "workers": 1,
         "listeners": [
             listener("secure", tls_port, pki=pki, routes=[
                 route("only", "rr", "/rr/", host="only.example"),
+                route("wild", "rr", "/rr/", host="*.wild.example"),
                 route("rr", "rr", "/rr/"),
                 route("count", "count", "/count/"),
+                route("closing", "closing", "/closing/"),
+                route("hopresp", "hopresp", "/hopresp/"),
                 route("ident", "app", "/ident/",
                       identity_headers={"user": "X-Remote-User", "groups": "X-Remote-Groups"}),
                 route("api", "app", "/", max_body="8MiB"),
@@ -40,10 +50,13 @@ def env(module_procs, pki):
             "app": upstream(app.endpoint),
             "rr": upstream(rr_a.endpoint, rr_b.endpoint),
             "count": upstream(counting.endpoint),
+            "closing": upstream(closing.endpoint),
+            "hopresp": upstream(hop_response.endpoint),
         },
     }
     gw = Gateway(module_procs, config)
-    return {"gw": gw, "pki": pki, "app": app, "rr": (rr_a, rr_b), "counting": counting}
+    return {"gw": gw, "pki": pki, "app": app, "rr": (rr_a, rr_b), "counting": counting,
+            "closing": closing}
 
 
 def get(env, path, *args, listener_name="secure", **kw):
@@ -156,9 +169,54 @@ def test_upstream_connections_are_pooled(env):
         f"{counting.connections - before_conns} upstream connections for 5 sequential requests")
 
 
+def test_upstream_closing_idle_pooled_connection_is_transparent(env):
+    # The upstream silently closes each connection 100 ms after answering: a pooled connection
+    # found dead must be replaced, not turned into a 502 for the client.
+    closing = env["closing"]
+    for i in range(4):
+        resp = get(env, f"/closing/{i}")
+        assert resp.status == 200, f"request {i}: {resp.status} {resp.text}"
+        time.sleep(0.3)
+    assert closing.requests == 4
+    assert closing.connections == 4
+
+
+def test_upstream_hop_by_hop_response_headers_are_removed(env):
+    resp = get(env, "/hopresp/x")
+    assert resp.status == 200
+    assert resp.header("X-Upstream-Kept") == "yes"
+    assert resp.header("X-Upstream-Hop") is None
+    assert resp.header("Keep-Alive") is None
+    assert "x-upstream-hop" not in (resp.header("Connection") or "").lower()
+
+
+def test_pipelined_requests_are_answered_in_order(env):
+    with connect(env["gw"].port("secure"), env["pki"].root) as sock:
+        sock.sendall(b"GET /p1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                     b"POST /p2 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc"
+                     b"GET /p3 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        responses = [read_response(sock) for _ in range(3)]
+    assert [r.status for r in responses] == [200, 200, 200]
+    assert [r.json()["path"] for r in responses] == ["/p1", "/p2", "/p3"]
+    assert responses[1].json()["body_length"] == 3
+
+
+def test_connection_close_from_client_is_honoured(env):
+    with connect(env["gw"].port("secure"), env["pki"].root) as sock:
+        sock.sendall(b"GET /bye HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        resp = read_response(sock)
+    assert resp.status == 200
+    assert resp.closed
+
+
 def test_x_forwarded_for_appends_client_address(env):
     resp = get(env, "/xff", "-H", "X-Forwarded-For: 10.1.2.3")
     assert resp.json()["headers"]["x-forwarded-for"] == "10.1.2.3, 127.0.0.1"
+
+
+def test_x_forwarded_for_joins_several_client_headers(env):
+    resp = get(env, "/xff2", "-H", "X-Forwarded-For: 10.0.0.1", "-H", "X-Forwarded-For: 10.0.0.2")
+    assert resp.json()["headers"]["x-forwarded-for"] == "10.0.0.1, 10.0.0.2, 127.0.0.1"
 
 
 def test_client_forwarded_proto_and_host_are_replaced(env):
@@ -272,6 +330,27 @@ def test_first_matching_route_wins(env):
     assert gw.log_entry(get(env, "/anything").header("X-Request-Id"))["route"] == "api"
 
 
+def test_host_match_ignores_case_and_port(env):
+    gw = env["gw"]
+    resp = get(env, "/rr/case", "-H", "Host: ONLY.Example:8443")
+    assert gw.log_entry(resp.header("X-Request-Id"))["route"] == "only"
+
+
+def test_wildcard_host_matches_subdomains_only(env):
+    gw = env["gw"]
+    sub = get(env, "/rr/w", "-H", "Host: a.wild.example")
+    bare = get(env, "/rr/w", "-H", "Host: wild.example")
+    assert gw.log_entry(sub.header("X-Request-Id"))["route"] == "wild"
+    assert gw.log_entry(bare.header("X-Request-Id"))["route"] == "rr"
+
+
+def test_request_target_is_forwarded_verbatim(env):
+    resp = get(env, "/enc/a%2Fb%20c?q=a%26b&r=%E2%82%AC&flag")
+    echo = resp.json()
+    assert echo["path"] == "/enc/a%2Fb%20c"
+    assert echo["query"] == "q=a%26b&r=%E2%82%AC&flag"
+
+
 def test_workers_two_serve_parallel_requests(procs, pki):
     app = Echo(procs)
     port = free_port()
@@ -291,3 +370,16 @@ def test_workers_two_serve_parallel_requests(procs, pki):
     lines = gw.wait_log_count(48)
     assert len(lines) == 48
     assert len({l["request_id"] for l in lines}) == 48
+
+
+def test_tls_serves_full_chain_and_does_not_select_h2(env):
+    port = env["gw"].port("secure")
+    result = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
+         "-CAfile", env["pki"].root, "-verify_return_error", "-alpn", "h2,http/1.1"],
+        input=b"", capture_output=True, timeout=20)
+    out = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
+    assert "Verify return code: 0 (ok)" in out, out
+    assert "Intermediate" in out  # the intermediate is sent: leaf -> intermediate -> root
+    alpn = [l for l in out.splitlines() if "ALPN" in l]
+    assert alpn and ("http/1.1" in alpn[0] or "No ALPN negotiated" in alpn[0]), alpn
