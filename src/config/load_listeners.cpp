@@ -10,30 +10,6 @@ namespace {
 constexpr std::uint64_t kMinHeaderBytes = 1024;
 constexpr std::uint64_t kMaxHeaderBytes = 1024 * 1024;
 
-std::string_view mode_name(ClientAuthMode mode) {
-  switch (mode) {
-    case ClientAuthMode::Off:
-      return "off";
-    case ClientAuthMode::Request:
-      return "request";
-    case ClientAuthMode::Require:
-      return "require";
-    case ClientAuthMode::RequireHandshake:
-      return "require_handshake";
-  }
-  return "off";
-}
-
-/// Capability gate: client certificates are parsed and validated above, but enforcing them is
-/// the mTLS capability. Until it is in the build, asking for it must not start a listener that
-/// silently accepts everyone. The mTLS capability removes this function and its call.
-void gate_client_auth(const Node& mode_node, ClientAuthMode mode) {
-  // SECURITY: fail closed rather than run without the requested client authentication.
-  if (mode == ClientAuthMode::Off) return;
-  mode_node.error("client certificate authentication (mode \"" + std::string(mode_name(mode)) +
-                  "\") is not available in this build; use mode: off");
-}
-
 void load_client_auth(const Node& node, const std::string& base_dir, ClientAuthConfig& out) {
   out.origin = node.origin();
   if (!node.expect_map()) return;
@@ -65,8 +41,6 @@ void load_client_auth(const Node& node, const std::string& base_dir, ClientAuthC
   if (auto v = node.get("denial_status").integer(400, 499)) {
     out.denial_status = static_cast<int>(*v);
   }
-
-  if (mode) gate_client_auth(mode_node, *mode);
 }
 
 void load_tls(const Node& node, const std::string& base_dir, ServerTlsConfig& out) {

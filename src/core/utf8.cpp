@@ -27,5 +27,4 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return len;
 }
 
-
 }  // namespace portcullis::core

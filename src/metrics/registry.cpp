@@ -150,6 +150,10 @@ struct Registry::Impl {
   std::map<std::string, ListenerGauges*, std::less<>> listener_index;
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(core::DenialCode::kCount)>
       denials{};
+  /// Client-certificate verdicts: one slot per failure code, then SUCCESS, then NONE.
+  static constexpr std::size_t kVerdictSuccess = static_cast<std::size_t>(core::DenialCode::kCount);
+  static constexpr std::size_t kVerdictNone = kVerdictSuccess + 1;
+  std::array<std::atomic<std::uint64_t>, kVerdictNone + 1> verdicts{};
 };
 
 Registry::Registry() : impl_(std::make_unique<Impl>()) {}
@@ -173,6 +177,16 @@ void Registry::count_request(RouteCounters* counters, int status, double duratio
 void Registry::count_denial(core::DenialCode code) {
   const auto index = static_cast<std::size_t>(code);
   if (index < impl_->denials.size()) impl_->denials[index].fetch_add(1, kRelaxed);
+}
+
+void Registry::count_client_verdict(std::optional<core::DenialCode> code, bool success) {
+  std::size_t index = Impl::kVerdictNone;
+  if (success) {
+    index = Impl::kVerdictSuccess;
+  } else if (code && *code != core::DenialCode::MtlsCertMissing) {
+    index = static_cast<std::size_t>(*code);
+  }
+  if (index < impl_->verdicts.size()) impl_->verdicts[index].fetch_add(1, kRelaxed);
 }
 
 ListenerGauges* Registry::listener(std::string_view name) {
@@ -213,6 +227,26 @@ std::string Registry::prometheus_text() const {
     append_label_value(out, row.code);
     fmt::format_to(std::back_inserter(out), "\"}} {}\n",
                    impl_->denials[static_cast<std::size_t>(row.id)].load(kRelaxed));
+  }
+
+  append_header(out, "portcullis_client_cert_verdicts_total",
+                "Client-certificate verdicts of TLS handshakes (ssl_client_verify), by result and "
+                "code.",
+                "counter");
+  fmt::format_to(std::back_inserter(out),
+                 "portcullis_client_cert_verdicts_total{{result=\"SUCCESS\",code=\"\"}} {}\n",
+                 impl_->verdicts[Impl::kVerdictSuccess].load(kRelaxed));
+  fmt::format_to(
+      std::back_inserter(out),
+      "portcullis_client_cert_verdicts_total{{result=\"NONE\",code=\"mtls.cert_missing\"}} "
+      "{}\n",
+      impl_->verdicts[Impl::kVerdictNone].load(kRelaxed));
+  for (const auto& row : core::catalogue()) {
+    if (!row.code.starts_with("mtls.") || row.id == core::DenialCode::MtlsCertMissing) continue;
+    out += "portcullis_client_cert_verdicts_total{result=\"FAILED\",code=\"";
+    append_label_value(out, row.code);
+    fmt::format_to(std::back_inserter(out), "\"}} {}\n",
+                   impl_->verdicts[static_cast<std::size_t>(row.id)].load(kRelaxed));
   }
 
   append_header(out, "portcullis_connections_active", "Open client connections, by listener.",

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,9 @@ class Registry {
   /// One finished request (forwarded or denied). `status` outside 100..599 is counted as 0.
   void count_request(RouteCounters* counters, int status, double duration_seconds);
   void count_denial(core::DenialCode code);
+  /// One client-certificate verdict (a TLS handshake on a listener with client_auth): success,
+  /// none sent (code MtlsCertMissing or nullopt), or the failure code.
+  void count_client_verdict(std::optional<core::DenialCode> code, bool success);
   /// Declares a listener; same lifetime and idempotence rules as route().
   ListenerGauges* listener(std::string_view name);
   void connection_opened(ListenerGauges* gauges);
@@ -42,6 +46,7 @@ class Registry {
   ///   portcullis_requests_total{listener,route,status}
   ///   portcullis_request_duration_seconds{listener,route} histogram
   ///   portcullis_denials_total{code}            (every catalogue code, zeros included)
+  ///   portcullis_client_cert_verdicts_total{result,code}  (SUCCESS | NONE | FAILED + code)
   ///   portcullis_connections_active{listener}
   std::string prometheus_text() const;
 

@@ -27,16 +27,22 @@ core::Result<TlsContexts> make_tls_contexts(const proxy::Runtime& rt) {
   for (const auto& lc : rt.config.listeners) {
     if (!lc.tls) {
       tls.listeners.push_back(nullptr);
+      tls.client_auth.push_back(nullptr);
       continue;
-    }
-    if (lc.tls->client_auth && lc.tls->client_auth->mode != config::ClientAuthMode::Off) {
-      // SECURITY: never serve a listener without the client authentication its config asks for.
-      return core::fail("client certificate authentication is not available in this build",
-                        lc.tls->client_auth->origin.path, lc.tls->client_auth->origin.line);
     }
     auto ctx = make_server_context(*lc.tls);
     if (!ctx) return std::unexpected(ctx.error());
+    std::unique_ptr<ClientAuth> auth;
+    if (lc.tls->client_auth && lc.tls->client_auth->mode != config::ClientAuthMode::Off) {
+      // SECURITY: a bad trust bundle refuses to start: never serve a listener without the
+      // client authentication its config asks for.
+      auto made = make_client_auth(*lc.tls->client_auth);
+      if (!made) return std::unexpected(made.error());
+      auth = std::move(*made);
+      install_client_auth((*ctx)->native_handle(), *auth);
+    }
     tls.listeners.push_back(std::move(*ctx));
+    tls.client_auth.push_back(std::move(auth));
   }
   for (const auto* up : rt.upstreams) {
     if (!up->tls) {

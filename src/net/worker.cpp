@@ -7,13 +7,16 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/err.h>
 #include <sys/socket.h>
 
 #include "core/log.h"
 #include "net/transports.h"
+#include "proxy/handshake_log.h"
 
 namespace portcullis::net {
 
@@ -25,6 +28,7 @@ struct Worker::Acceptor {
   asio::ip::tcp::acceptor acceptor;
   const proxy::ListenerRuntime* listener;
   asio::ssl::context* tls;
+  const ClientAuth* client_auth;  ///< nullptr = no client certificates on this listener
 };
 
 Worker::Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls)
@@ -46,7 +50,8 @@ core::Result<void> Worker::open_acceptors(std::vector<std::uint16_t>& ports) {
     if (ec) return core::fail("not an IP address: " + ep.host, ep.origin.path, ep.origin.line);
     const asio::ip::tcp::endpoint endpoint(address, ports[i] != 0 ? ports[i] : ep.port);
     auto acc = std::make_unique<Acceptor>(
-        Acceptor{asio::ip::tcp::acceptor(io_), &lr, tls_.listeners[i].get()});
+        Acceptor{asio::ip::tcp::acceptor(io_), &lr, tls_.listeners[i].get(),
+                 tls_.client_auth.size() > i ? tls_.client_auth[i].get() : nullptr});
     auto& a = acc->acceptor;
     a.open(endpoint.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
@@ -106,14 +111,12 @@ asio::awaitable<void> Worker::accept_loop(Acceptor& acceptor) {
       continue;
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    asio::co_spawn(io_, session(std::move(socket), *acceptor.listener, acceptor.tls),
-                   asio::detached);
+    asio::co_spawn(io_, session(std::move(socket), acceptor), asio::detached);
   }
 }
 
-asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket,
-                                      const proxy::ListenerRuntime& listener,
-                                      asio::ssl::context* tls) {
+asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, Acceptor& acceptor) {
+  const proxy::ListenerRuntime& listener = *acceptor.listener;
   open_.fetch_add(1, std::memory_order_relaxed);
   runtime_->metrics->connection_opened(listener.gauges);
   proxy::ConnectionContext ctx;
@@ -132,12 +135,16 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket,
   }
   std::unique_ptr<proxy::Transport> transport;
   try {
-    if (tls) {
-      auto t = std::make_unique<TlsTransport>(std::move(socket), *tls);
+    if (acceptor.tls) {
+      auto t = std::make_unique<TlsTransport>(std::move(socket), *acceptor.tls);
       const auto hs = co_await t->handshake_server(listener.config->limits.handshake_timeout);
+      if (acceptor.client_auth) {
+        ctx.client_cert = connection_verdict(t->native(), *acceptor.client_auth);
+        if (listener.wants_client_cert_pem) ctx.client_cert_pem = peer_certificate_pem(t->native());
+        runtime_->metrics->count_client_verdict(ctx.client_cert->code, ctx.client_cert->ok());
+      }
       if (hs) {
-        core::log(LogLevel::Debug, "listener {}: TLS handshake with {} failed: {}",
-                  listener.config->name, ctx.peer_text, hs.message());
+        log_failed_handshake(ctx, acceptor, t->native(), hs);
         t->close();
       } else {
         ctx.tls = t->facts();
@@ -164,6 +171,29 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket,
   }
   runtime_->metrics->connection_closed(listener.gauges);
   open_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::log_failed_handshake(const proxy::ConnectionContext& ctx, const Acceptor& acceptor,
+                                  SSL* ssl, const error_code& ec) {
+  // Only require_handshake refuses certificates in the handshake; other failures (protocol,
+  // scanners, timeouts) are routine and stay at debug level.
+  const bool refused_certificate =
+      acceptor.client_auth && ctx.client_cert && !ctx.client_cert->ok() &&
+      acceptor.client_auth->mode == config::ClientAuthMode::RequireHandshake &&
+      SSL_get_verify_result(ssl) != X509_V_OK;
+  const bool no_certificate =
+      acceptor.client_auth &&
+      acceptor.client_auth->mode == config::ClientAuthMode::RequireHandshake &&
+      ctx.client_cert == acceptor.client_auth->missing &&
+      ec.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+          SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
+  if (!refused_certificate && !no_certificate) {
+    core::log(LogLevel::Debug, "listener {}: TLS handshake with {} failed: {}",
+              acceptor.listener->config->name, ctx.peer_text, ec.message());
+    return;
+  }
+  proxy::log_handshake_refusal(ctx, ec.message());
 }
 
 }  // namespace portcullis::net

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "net/client_auth.h"
 #include "net/upstream_pool.h"
 #include "proxy/pipeline.h"
 #include "proxy/runtime.h"
@@ -20,6 +21,7 @@ namespace portcullis::net {
 /// The TLS contexts of one runtime, shared read-only by all workers.
 struct TlsContexts {
   std::vector<std::unique_ptr<boost::asio::ssl::context>> listeners;  ///< nullptr = plain
+  std::vector<std::unique_ptr<ClientAuth>> client_auth;  ///< per listener; nullptr = none
   std::vector<std::unique_ptr<boost::asio::ssl::context>> upstreams;  ///< nullptr = plain
 };
 
@@ -45,9 +47,10 @@ class Worker {
  private:
   struct Acceptor;
   boost::asio::awaitable<void> accept_loop(Acceptor& acceptor);
-  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket,
-                                       const proxy::ListenerRuntime& listener,
-                                       boost::asio::ssl::context* tls);
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket, Acceptor& acceptor);
+  /// The handshake failed: log it, with the client-certificate evidence when there is some.
+  void log_failed_handshake(const proxy::ConnectionContext& ctx, const Acceptor& acceptor, SSL* ssl,
+                            const boost::system::error_code& ec);
 
   int id_;
   boost::asio::io_context io_{1};

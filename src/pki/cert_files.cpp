@@ -305,9 +305,7 @@ std::string asn1_time_to_rfc3339(const ASN1_TIME* t) {
 }
 
 std::chrono::system_clock::time_point asn1_time_to_point(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (!asn1_time_to_tm(t, &tm)) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return asn1_time_point(t).value_or(std::chrono::system_clock::time_point{});
 }
 
 std::string object_text(const ASN1_OBJECT* obj, bool prefer_short_name) {
@@ -604,6 +602,22 @@ std::string to_pem(X509* cert) {
     return {};
   }
   return bio_contents(bio.get());
+}
+
+std::optional<std::chrono::system_clock::time_point> asn1_time_point(const ASN1_TIME* t) {
+  using std::chrono::system_clock;
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits (years 1678..2262); certificates say 9999-12-31
+  // for "no expiry". Clamp instead of overflowing.
+  using Seconds = std::chrono::duration<std::int64_t>;
+  constexpr std::int64_t kMax =
+      std::chrono::duration_cast<Seconds>(system_clock::duration::max()).count() - 1;
+  constexpr std::int64_t kMin =
+      std::chrono::duration_cast<Seconds>(system_clock::duration::min()).count() + 1;
+  const std::int64_t secs = std::clamp<std::int64_t>(timegm(&tm), kMin, kMax);
+  return system_clock::time_point(
+      std::chrono::duration_cast<system_clock::duration>(Seconds(secs)));
 }
 
 }  // namespace portcullis::pki

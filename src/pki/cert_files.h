@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,10 @@ struct CertSummary {
 
 /// The facts of `cert` (never fails; fields OpenSSL cannot render are left empty).
 CertSummary summarize(X509* cert);
+
+/// An ASN1_TIME as a time point, clamped to what system_clock can hold (certificates valid
+/// "forever" say 9999-12-31). nullopt when the time cannot be parsed.
+std::optional<std::chrono::system_clock::time_point> asn1_time_point(const ASN1_TIME* t);
 
 /// The certificate as PEM text.
 std::string to_pem(X509* cert);

@@ -7,6 +7,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "core/request_id.h"
 #include "explain/render.h"
+#include "proxy/client_identity.h"
 #include "proxy/exchange_io.h"
 #include "proxy/header_rules.h"
 #include "proxy/message_parser.h"
@@ -47,6 +49,7 @@ class Exchange {
     record_.listener = listener_.config->name;
     record_.client_ip = ctx.peer_text;
     record_.tls_version = ctx.tls.version;
+    if (ctx.client_cert) record_client_cert(record_, *ctx.client_cert);
   }
 
   awaitable<Outcome> run() {
@@ -107,8 +110,11 @@ class Exchange {
     route_ = &listener_.routes[static_cast<std::size_t>(index)];
     record_.route = route_->config->name;
 
-    // authn / authz: the route's authenticator list is empty (anonymous) in this build; the
-    // config loader refuses any other list, so there is nothing to evaluate here yet.
+    // authn: the listener's client-certificate verdict ("mtls"); the other authenticator types
+    // are refused by the config loader in this build, so no other name can reach this point.
+    if (auto denial = authenticate()) {
+      co_return co_await deny(std::move(*denial), !body_complete());
+    }
 
     // body limit known up front
     if (head.framing == BodyFraming::ContentLength &&
@@ -120,6 +126,30 @@ class Exchange {
     }
 
     co_return co_await forward();
+  }
+
+  /// The authn stage for client certificates. `require` and `require_handshake` listeners need a
+  /// valid certificate on every route; `request` listeners only on routes that list "mtls".
+  std::optional<core::Denial> authenticate() {
+    if (listener_.client_auth == config::ClientAuthMode::Off || !ctx_.client_cert) {
+      return std::nullopt;
+    }
+    const pki::Verdict& verdict = *ctx_.client_cert;
+    const auto& authn = route_->config->authn;
+    const bool required = listener_.client_auth != config::ClientAuthMode::Request ||
+                          std::find(authn.begin(), authn.end(), "mtls") != authn.end();
+    if (verdict.ok()) {
+      identity_ = identity_from_certificate(verdict, ctx_.client_cert_pem);
+      record_.auth_method = identity_.method;
+      record_.user = identity_.user;
+      return std::nullopt;
+    }
+    if (!required) return std::nullopt;
+    // SECURITY: no certificate, or one that failed verification, never reaches the upstream.
+    core::Denial denial =
+        core::make_denial(verdict.code.value_or(DenialCode::MtlsCertInvalid), verdict.detail());
+    denial.status = listener_.client_auth_denial_status;
+    return denial;
   }
 
   /// Reads until the end of the header block is buffered. Returns its length; 0 when a denial
@@ -201,6 +231,8 @@ class Exchange {
     add_forwarded_headers(out.headers, ctx_.peer_text, listener_.tls,
                           head.headers.get("host").value_or(""));
     out.headers.set("X-Request-Id", record_.request_id);
+    add_identity_headers(out.headers, route_->config->identity_headers, identity_,
+                         ctx_.client_cert.get());
     out.framing = head.framing;
     out.content_length = head.content_length;
     const std::string out_head = serialize_request_head(out);
@@ -547,6 +579,7 @@ class Exchange {
   RequestParser parser_;
   bool head_parsed_ = false;
   const RouteRuntime* route_ = nullptr;
+  core::Identity identity_;
   core::Denial pending_denial_;
   std::unique_ptr<UpstreamConnection> upstream_;
   std::unique_ptr<ResponseParser> response_;

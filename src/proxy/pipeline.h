@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/ip_network.h"
+#include "pki/verdict.h"
 #include "proxy/runtime.h"
 #include "proxy/transport.h"
 #include "proxy/upstream_dialer.h"
@@ -21,6 +22,9 @@ struct ConnectionContext {
   core::IpAddress peer;
   std::string peer_text;  ///< "127.0.0.1"
   TlsFacts tls;
+  /// The client-certificate verdict (listeners with client_auth only; null otherwise).
+  std::shared_ptr<const pki::Verdict> client_cert;
+  std::string client_cert_pem;  ///< the presented leaf, when a route sends it upstream
   UpstreamDialer* dialer = nullptr;
   const bool* draining = nullptr;  ///< set by the worker on shutdown: finish, then close
   bool idle = false;               ///< true while waiting for the next request (closable)

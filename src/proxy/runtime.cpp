@@ -38,7 +38,12 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
                        metrics.route(lc.name, ""),
                        metrics.listener(lc.name),
                        lc.tls.has_value()};
+    if (lc.tls && lc.tls->client_auth) {
+      lr.client_auth = lc.tls->client_auth->mode;
+      lr.client_auth_denial_status = lc.tls->client_auth->denial_status;
+    }
     for (const auto& rc : lc.routes) {
+      if (!rc.identity_headers.cert.empty()) lr.wants_client_cert_pem = true;
       std::size_t index = 0;
       while (index < names.size() && names[index] != rc.upstream) ++index;
       if (index == names.size()) {

@@ -30,6 +30,10 @@ struct ListenerRuntime {
   metrics::RouteCounters* unrouted = nullptr;  ///< requests that matched no route
   metrics::ListenerGauges* gauges = nullptr;
   bool tls = false;
+  /// listeners[].tls.client_auth.mode (Off when there is no client_auth block).
+  config::ClientAuthMode client_auth = config::ClientAuthMode::Off;
+  int client_auth_denial_status = 400;
+  bool wants_client_cert_pem = false;  ///< some route sends the leaf PEM upstream
 };
 
 struct Runtime {

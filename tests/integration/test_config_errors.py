@@ -80,10 +80,11 @@ def cases(pki, tmp):
                              "listeners[0].routes[0].upstream", 12, "nope"),
         "authenticator-refused": (dict(append="authenticators:\n  users: { type: basic }\n"),
                                   "authenticators.users.type", 18, "not available"),
-        "client-auth-refused": (dict(replace=[("      key: ", "      client_auth: { mode: require, "
-                                               "trusted_ca: " + pki.path("client-ca-bundle.pem")
+        # A trusted_ca without any CA certificate (a self-signed leaf) refuses to start.
+        "client-auth-bundle-without-ca": (dict(replace=[("      key: ", "      client_auth: { mode: require, "
+                                               "trusted_ca: " + pki.path("client-self-signed.pem")
                                                + " }\n      key: ")]),
-                                "listeners[0].tls.client_auth.mode", 7, "not available"),
+                                "listeners[0].tls.client_auth.trusted_ca", 7, "no CA certificate"),
         "authz-refused": (dict(replace=[("        authn: []\n",
                                          "        authn: []\n        authz: { any: [] }\n")]),
                           "listeners[0].routes[0].authz", 12, ""),
@@ -101,7 +102,7 @@ CASE_NAMES = ["unknown-top-level-key", "unknown-listener-key", "unknown-route-ke
               "duration-garbage", "authn-not-list", "missing-cert-file", "missing-key-file",
               "garbage-key-file", "key-is-directory", "garbage-cert-file",
               "key-does-not-match-cert", "missing-authn", "unknown-upstream",
-              "authenticator-refused", "client-auth-refused", "authz-refused",
+              "authenticator-refused", "client-auth-bundle-without-ca", "authz-refused",
               "upstream-ca-missing", "bad-detail-mode", "bad-path-prefix"]
 
 

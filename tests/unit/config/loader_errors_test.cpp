@@ -333,28 +333,7 @@ upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
                       "\"mtls\" needs listeners[0].tls.client_auth with a mode other than off");
 }
 
-TEST_F(LoaderErrorTest, ClientAuthIsNotAvailableYet) {
-  const core::Error e = error_of(R"(listeners:
-  - name: public
-    listen: 127.0.0.1:8443
-    tls:
-      cert: server.pem
-      key: server.key
-      client_auth:
-        mode: require
-        trusted_ca: ca.pem
-    routes:
-      - name: api
-        authn: [mtls]
-        upstream: app
-upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
-)");
-  EXPECT_EQ(e.to_string(),
-            "listeners[0].tls.client_auth.mode: line 8: client certificate authentication (mode "
-            "\"require\") is not available in this build; use mode: off");
-}
-
-TEST_F(LoaderErrorTest, ClientAuthIsValidatedBeforeTheGate) {
+TEST_F(LoaderErrorTest, ClientAuthIsValidated) {
   EXPECT_CONFIG_ERROR(R"(listeners:
   - name: public
     listen: 127.0.0.1:8443

@@ -333,6 +333,39 @@ upstreams: {}
   EXPECT_EQ(ca.denial_status, 400);
 }
 
+TEST_F(LoaderTest, ClientAuthRequireWithMtlsRoute) {
+  const std::string text = R"(listeners:
+  - name: web
+    listen: 0.0.0.0:8443
+    tls:
+      cert: certs/server-chain.pem
+      key: certs/server.key
+      client_auth:
+        mode: require_handshake
+        trusted_ca: certs/client-ca.pem
+        intermediates: certs/extra.pem
+        crl: certs/revoked.crl.pem
+        verify_depth: 2
+        verify_issuer_dn: true
+        denial_status: 403
+    routes:
+      - name: api
+        authn: [mtls]
+        upstream: app
+upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
+)";
+  auto result = load_config_text(text, dir_.path());
+  ASSERT_TRUE(result) << result.error().to_string();
+  const ClientAuthConfig& ca = *result->listeners[0].tls->client_auth;
+  EXPECT_EQ(ca.mode, ClientAuthMode::RequireHandshake);
+  ASSERT_TRUE(ca.trusted_ca && ca.intermediates && ca.crl);
+  EXPECT_EQ(ca.crl->path, at("certs/revoked.crl.pem"));
+  EXPECT_EQ(ca.verify_depth, 2);
+  EXPECT_TRUE(ca.verify_issuer_dn);
+  EXPECT_EQ(ca.denial_status, 403);
+  EXPECT_EQ(result->listeners[0].routes[0].authn, std::vector<std::string>{"mtls"});
+}
+
 TEST_F(LoaderTest, AccessLogTargetsAndUpstreamTlsDefaults) {
   for (const auto& [word, target] :
        {std::pair{"stdout", AccessLogTarget::Stdout}, std::pair{"stderr", AccessLogTarget::Stderr},

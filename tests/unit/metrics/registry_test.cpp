@@ -90,6 +90,17 @@ TEST(Registry, ExpositionForKnownSequence) {
                 std::to_string(n) + "\n";
   }
   expected +=
+      "# HELP portcullis_client_cert_verdicts_total Client-certificate verdicts of TLS handshakes "
+      "(ssl_client_verify), by result and code.\n"
+      "# TYPE portcullis_client_cert_verdicts_total counter\n"
+      "portcullis_client_cert_verdicts_total{result=\"SUCCESS\",code=\"\"} 0\n"
+      "portcullis_client_cert_verdicts_total{result=\"NONE\",code=\"mtls.cert_missing\"} 0\n";
+  for (const auto& row : core::catalogue()) {
+    if (!row.code.starts_with("mtls.") || row.id == core::DenialCode::MtlsCertMissing) continue;
+    expected += "portcullis_client_cert_verdicts_total{result=\"FAILED\",code=\"" +
+                std::string(row.code) + "\"} 0\n";
+  }
+  expected +=
       "# HELP portcullis_connections_active Open client connections, by listener.\n"
       "# TYPE portcullis_connections_active gauge\n"
       "portcullis_connections_active{listener=\"public\"} 1\n";
@@ -97,11 +108,25 @@ TEST(Registry, ExpositionForKnownSequence) {
   EXPECT_EQ(registry.prometheus_text(), expected);
 }
 
+TEST(Registry, ClientCertVerdictsByResultAndCode) {
+  Registry registry;
+  registry.count_client_verdict(std::nullopt, true);
+  registry.count_client_verdict(std::nullopt, true);
+  registry.count_client_verdict(core::DenialCode::MtlsCertMissing, false);
+  registry.count_client_verdict(core::DenialCode::MtlsCertExpired, false);
+  const auto text = registry.prometheus_text();
+  EXPECT_NE(text.find("portcullis_client_cert_verdicts_total{result=\"SUCCESS\",code=\"\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("{result=\"NONE\",code=\"mtls.cert_missing\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("{result=\"FAILED\",code=\"mtls.cert_expired\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("{result=\"FAILED\",code=\"mtls.self_signed\"} 0\n"), std::string::npos);
+}
+
 TEST(Registry, EmptyRegistryStillDescribesEveryMetric) {
   Registry registry;
   const std::string text = registry.prometheus_text();
-  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 4u);
-  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 4u);
+  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 5u);
+  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 5u);
   EXPECT_EQ(lines_starting(text, "portcullis_denials_total{").size(), core::catalogue().size());
   EXPECT_TRUE(lines_starting(text, "portcullis_requests_total{").empty());
   EXPECT_TRUE(text.ends_with("gauge\n"));

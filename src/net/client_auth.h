@@ -1,0 +1,41 @@
+// Client-certificate authentication on a TLS listener: installs the verification engine
+// (pki::verify_chain) as the SSL_CTX's certificate-verify callback, keeps each connection's
+// Verdict on its SSL object (and in its session ticket, for resumption), and maps a failed
+// verdict to a handshake alert in require_handshake mode.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "pki/trust_store.h"
+#include "pki/verify.h"
+
+namespace portcullis::net {
+
+/// The client_auth settings of one listener, shared read-only by every worker.
+struct ClientAuth {
+  config::ClientAuthMode mode = config::ClientAuthMode::Off;
+  std::shared_ptr<const pki::TrustStore> store;
+  pki::VerifyPolicy policy;
+  std::shared_ptr<const pki::Verdict> missing;  ///< the (constant) verdict when none was sent
+};
+
+/// Loads trusted_ca / intermediates / crl (fail closed: every error names the YAML key).
+core::Result<std::unique_ptr<ClientAuth>> make_client_auth(const config::ClientAuthConfig& config);
+
+/// Configures `ctx`: CertificateRequest with the trusted CA names, the verify callback, session
+/// tickets that carry the verdict. `auth` must outlive `ctx`.
+void install_client_auth(SSL_CTX* ctx, const ClientAuth& auth);
+
+/// The verdict of a connection after its handshake (successful or not): the one recorded by the
+/// verify callback, restored from the session ticket on resumption, or auth.missing when the
+/// client sent no certificate.
+std::shared_ptr<const pki::Verdict> connection_verdict(SSL* ssl, const ClientAuth& auth);
+
+/// The leaf certificate the client presented, as PEM ("" when none).
+std::string peer_certificate_pem(SSL* ssl);
+
+}  // namespace portcullis::net

@@ -1,0 +1,117 @@
+// Client-certificate facts -> access log, Identity and upstream headers.
+#include "proxy/client_identity.h"
+
+#include <fmt/format.h>
+
+namespace portcullis::proxy {
+namespace {
+
+/// The value of the first CN=... in an RFC 2253 subject ("" when none).
+std::string common_name(std::string_view subject) {
+  std::size_t pos = 0;
+  while (pos < subject.size()) {
+    if (subject.substr(pos, 3) == "CN=") {
+      std::string out;
+      for (std::size_t i = pos + 3; i < subject.size(); ++i) {
+        if (subject[i] == '\\' && i + 1 < subject.size()) {
+          out += subject[++i];
+        } else if (subject[i] == ',') {
+          break;
+        } else {
+          out += subject[i];
+        }
+      }
+      return out;
+    }
+    // Skip to the next RDN, honouring escaped commas.
+    while (pos < subject.size() && subject[pos] != ',') pos += subject[pos] == '\\' ? 2 : 1;
+    ++pos;
+  }
+  return {};
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+/// Header values must not carry CR/LF or other controls (a crafted subject could split the
+/// request otherwise); they are percent-encoded.
+std::string header_safe(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      fmt::format_to(std::back_inserter(out), "%{:02X}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void record_client_cert(AccessRecord& record, const pki::Verdict& verdict) {
+  record.ssl_client_verify = verdict.ssl_client_verify();
+  record.client_subject = verdict.leaf.subject;
+  record.client_issuer = verdict.leaf.issuer;
+  record.client_serial = verdict.leaf.serial;
+  record.client_sha256 = verdict.leaf.sha256;
+}
+
+core::Identity identity_from_certificate(const pki::Verdict& verdict, std::string pem) {
+  core::Identity id;
+  id.method = "mtls";
+  id.user = common_name(verdict.leaf.subject);
+  if (id.user.empty()) id.user = verdict.leaf.subject;
+  id.cert.subject = verdict.leaf.subject;
+  id.cert.issuer = verdict.leaf.issuer;
+  id.cert.serial = verdict.leaf.serial;
+  id.cert.sha256 = verdict.leaf.sha256;
+  id.cert.sans = verdict.leaf.sans;
+  id.cert.pem = std::move(pem);
+  return id;
+}
+
+void add_identity_headers(HeaderList& headers, const config::IdentityHeaders& names,
+                          const core::Identity& identity, const pki::Verdict* verdict) {
+  auto set = [&](const std::string& name, std::string value) {
+    if (!name.empty() && !value.empty()) headers.set(name, header_safe(value));
+  };
+  if (identity.authenticated()) {
+    set(names.user, identity.user);
+    set(names.groups, join(identity.groups, ","));
+  }
+  if (identity.method == "mtls") {
+    set(names.subject, identity.cert.subject);
+    set(names.issuer, identity.cert.issuer);
+    set(names.san, join(identity.cert.sans, ","));
+    set(names.fingerprint, identity.cert.sha256);
+    set(names.cert, url_escape(identity.cert.pem));
+  }
+  if (verdict != nullptr) set(names.verify, verdict->ssl_client_verify());
+}
+
+std::string url_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool plain = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
+                       c == '-' || c == '_' || c == '.' || c == '~';
+    if (plain) {
+      out += c;
+    } else {
+      fmt::format_to(std::back_inserter(out), "%{:02X}", u);
+    }
+  }
+  return out;
+}
+
+}  // namespace portcullis::proxy
