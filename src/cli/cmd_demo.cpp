@@ -36,10 +36,17 @@ listeners:
     tls:
       cert: server-chain.pem
       key: server.key
-      # Client certificates (client-ca-bundle.pem, client-*.pem) are generated already; the
-      # client_auth block is enabled by the mutual-TLS capability.
+      client_auth:
+        mode: request              # ask for a certificate; routes that list mtls require one
+        trusted_ca: client-ca-bundle.pem
     limits: {{ max_header_bytes: 16KiB, header_timeout: 10s }}
     routes:
+      - name: secure
+        match: {{ host: "*", path_prefix: /secure/ }}
+        authn: [mtls]
+        upstream: app
+        identity_headers: {{ user: X-Auth-User, subject: X-Client-Subject, issuer: X-Client-Issuer,
+                             fingerprint: X-Client-Sha256, verify: X-Client-Verify }}
       - name: api
         match: {{ host: "*", path_prefix: /api/ }}
         authn: []
@@ -49,6 +56,16 @@ listeners:
         match: {{ host: "*", path_prefix: /broken/ }}
         authn: []
         upstream: nowhere
+  - name: strict
+    listen: 127.0.0.1:{strict_port}
+    tls:
+      cert: server-chain.pem
+      key: server.key
+      client_auth: {{ mode: require_handshake, trusted_ca: client-ca-bundle.pem }}
+    routes:
+      - name: all
+        authn: [mtls]
+        upstream: app
 upstreams:
   app:
     endpoints: [127.0.0.1:{upstream}]
@@ -59,16 +76,18 @@ upstreams:
     connect_timeout: 1s
 )",
                      fmt::arg("admin", o.admin_port), fmt::arg("port", o.port),
-                     fmt::arg("upstream", o.upstream_port));
+                     fmt::arg("strict_port", o.port + 1), fmt::arg("upstream", o.upstream_port));
 }
 
 void print_commands(const DemoOptions& o, const std::string& dir) {
   const std::string ca = dir + "/server-root-ca.pem";
   const std::string base = fmt::format("https://localhost:{}", o.port);
   const std::string curl = fmt::format("curl -sS -i --cacert {}", ca);
-  std::cout << fmt::format(R"TXT(
+  std::cout << fmt::format(
+      R"TXT(
 Portcullis demo
-  gateway   {base}   (config {dir}/portcullis.yaml)
+  gateway   {base}   (config {dir}/portcullis.yaml; client certificates requested)
+  strict    https://localhost:{strict_port}   (client certificate required in the TLS handshake)
   upstream  http://127.0.0.1:{up}   (portcullis echo)
   admin     http://127.0.0.1:{admin}/metrics
   PKI       {dir}/  (server chain, client CA bundle, client certificates)
@@ -88,14 +107,35 @@ Try:
   printf 'POST /api/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n' | openssl s_client -quiet -CAfile {ca} -connect localhost:{port} 2>/dev/null
   # upstream.connect_failed (502): the "broken" route points at a closed port
   {curl} {base}/broken/
+
+Client certificates (the /secure/ route lists mtls; the identity reaches the upstream):
+  # success: the echo shows X-Auth-User, X-Client-Subject, X-Client-Verify: SUCCESS
+  {curl} {cert}client-good.pem --key {dir}/client-good.key {base}/secure/whoami
+  # mtls.cert_missing: the hint lists the CA names the server advertised
+  {curl} {base}/secure/whoami
+  # mtls.cert_expired
+  {curl} {cert}client-expired.pem --key {dir}/client-expired.key {base}/secure/whoami
+  # mtls.cert_not_yet_valid
+  {curl} {cert}client-not-yet-valid.pem --key {dir}/client-not-yet-valid.key {base}/secure/whoami
+  # mtls.purpose_invalid: EKU serverAuth only
+  {curl} {cert}client-no-clientauth.pem --key {dir}/client-no-clientauth.key {base}/secure/whoami
+  # mtls.issuer_untrusted: a complete chain to a root that is not in trusted_ca
+  {curl} {cert}client-untrusted.pem --key {dir}/client-untrusted.key {base}/secure/whoami
+  # mtls.self_signed
+  {curl} {cert}client-self-signed.pem --key {dir}/client-self-signed.key {base}/secure/whoami
+  # mtls.chain_incomplete: the leaf without its intermediate (the hint names the missing CA)
+  {curl} {cert}client-leaf-only.pem --key {dir}/client-leaf-only.key {base}/secure/whoami
+  # require_handshake: the handshake itself fails with the TLS alert (certificate expired);
+  # the evidence is in the access log (stage "tls")
+  {curl} {cert}client-expired.pem --key {dir}/client-expired.key https://localhost:{strict_port}/
   # metrics
   curl -sS http://127.0.0.1:{admin}/metrics | grep portcullis_denials_total
 
 Press Ctrl-C to stop.
 )TXT",
-                           fmt::arg("base", base), fmt::arg("dir", dir), fmt::arg("curl", curl),
-                           fmt::arg("ca", ca), fmt::arg("up", o.upstream_port),
-                           fmt::arg("admin", o.admin_port), fmt::arg("port", o.port));
+      fmt::arg("base", base), fmt::arg("dir", dir), fmt::arg("curl", curl), fmt::arg("ca", ca),
+      fmt::arg("up", o.upstream_port), fmt::arg("admin", o.admin_port), fmt::arg("port", o.port),
+      fmt::arg("strict_port", o.port + 1), fmt::arg("cert", "--cert " + dir + "/"));
   std::cout.flush();
 }
 
@@ -152,7 +192,8 @@ Command add_demo_command(CLI::App& app) {
       "demo", "Generate a demo PKI and config, start an echo upstream and the gateway");
   auto o = std::make_shared<DemoOptions>();
   cmd->add_option("--dir", o->dir, "Where to write the PKI and config")->capture_default_str();
-  cmd->add_option("--port", o->port, "Gateway HTTPS port")->capture_default_str();
+  cmd->add_option("--port", o->port, "Gateway HTTPS port (the strict mTLS listener uses PORT+1)")
+      ->capture_default_str();
   cmd->add_option("--upstream-port", o->upstream_port, "Echo upstream port")->capture_default_str();
   cmd->add_option("--admin-port", o->admin_port, "Admin port")->capture_default_str();
   cmd->add_flag("--no-start", o->no_start, "Only write the files and validate them");

@@ -135,8 +135,13 @@ Result<DemoPki> generate_demo_pki(const std::string& dir) {
     spec.extended_key_usage = {"serverAuth"};
     cases.emplace_back("client-no-clientauth", ClientCase{std::move(spec), client_int->cert.get()});
   }
-  cases.emplace_back("client-untrusted",
-                     ClientCase{client_spec("client-untrusted", &*untrusted_root), nullptr});
+  // Sent with its own root, so the chain is complete but ends at a root nobody trusts.
+  cases.emplace_back(
+      "client-untrusted",
+      ClientCase{client_spec("client-untrusted", &*untrusted_root), untrusted_root->cert.get()});
+  // A good certificate sent without its intermediate: the chain cannot be built.
+  cases.emplace_back("client-leaf-only",
+                     ClientCase{client_spec("client-leaf-only", &*client_int), nullptr});
   cases.emplace_back("client-self-signed",
                      ClientCase{client_spec("client-self-signed", nullptr), nullptr});
 

@@ -33,9 +33,11 @@ struct DemoPki {
   std::string untrusted_root_ca = "untrusted-root-ca.pem";        ///< issuer of client-untrusted
   // Client certificates: <name>.pem (leaf + client intermediate) and <name>.key, for names:
   //   client-good, client-expired, client-not-yet-valid, client-no-clientauth (EKU serverAuth
-  //   only), client-untrusted (issued by a CA not in the bundle), client-self-signed.
-  // client-untrusted.pem and client-self-signed.pem hold the leaf only (no client intermediate
-  // issued them). Leaf subjects: client-good is CN=demo-client, every other one
+  //   only), client-untrusted (issued by a CA not in the bundle), client-self-signed,
+  //   client-leaf-only (a good leaf sent without its intermediate).
+  // client-untrusted.pem holds the leaf and its untrusted root; client-self-signed.pem and
+  // client-leaf-only.pem hold the leaf only. Leaf subjects: client-good is CN=demo-client, every
+  // other one
   // CN=demo-<name> (CN=demo-client-expired, ...).
 
   /// "<dir>/<file>".
@@ -44,8 +46,8 @@ struct DemoPki {
 
 /// The names of the demo client certificates, in the order above.
 inline constexpr std::string_view kDemoClientNames[] = {
-    "client-good",          "client-expired",   "client-not-yet-valid",
-    "client-no-clientauth", "client-untrusted", "client-self-signed"};
+    "client-good",      "client-expired",     "client-not-yet-valid", "client-no-clientauth",
+    "client-untrusted", "client-self-signed", "client-leaf-only"};
 
 /// Generates every file of DemoPki into `dir` (created if missing; existing files replaced).
 /// ECDSA P-256 keys, SHA-256 signatures. Keys are written with mode 0600.

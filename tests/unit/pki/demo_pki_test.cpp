@@ -139,13 +139,24 @@ TEST_F(DemoPkiTest, ClientWithoutClientAuthEkuFailsThePurpose) {
 }
 
 TEST_F(DemoPkiTest, UntrustedClientFails) {
-  EXPECT_EQ(client_verify("client-untrusted"), X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+  // The client sends its whole chain, up to a root that is not in the bundle.
+  EXPECT_EQ(client_verify("client-untrusted"), X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN);
   // It is a valid certificate, just from another CA.
   EXPECT_EQ(verify(pki_->untrusted_root_ca, "", "client-untrusted.pem", X509_PURPOSE_SSL_CLIENT),
             X509_V_OK);
   auto chain = certs("client-untrusted.pem");
-  ASSERT_EQ(chain.size(), 1u);
+  ASSERT_EQ(chain.size(), 2u);
   EXPECT_EQ(summarize(chain[0].get()).issuer, kDemoUntrustedRootSubject);
+  EXPECT_EQ(summarize(chain[1].get()).subject, kDemoUntrustedRootSubject);
+}
+
+TEST_F(DemoPkiTest, LeafOnlyClientNeedsTheIntermediatesFile) {
+  EXPECT_EQ(verify(pki_->client_ca_bundle, "", "client-leaf-only.pem", X509_PURPOSE_SSL_CLIENT),
+            X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+  EXPECT_EQ(verify(pki_->client_ca_bundle, pki_->client_intermediates, "client-leaf-only.pem",
+                   X509_PURPOSE_SSL_CLIENT),
+            X509_V_OK);
+  EXPECT_EQ(certs("client-leaf-only.pem").size(), 1u);
 }
 
 TEST_F(DemoPkiTest, SelfSignedClientFails) {
