@@ -177,6 +177,10 @@ core::Result<std::unique_ptr<ClientAuth>> make_client_auth(const config::ClientA
   auth->policy.require_client_auth_eku = config.require_client_auth_eku;
   auth->policy.verify_issuer_dn = config.verify_issuer_dn;
   auth->policy.purpose = pki::VerifyPolicy::Client;
+  // RFC 5280 strictness (e.g. a missing authority key identifier) would refuse certificates
+  // that nginx, HAProxy and Envoy accept; the gateway verifies like them. `portcullis verify`
+  // can still report the strict findings.
+  auth->policy.x509_strict = false;
   auth->missing = std::make_shared<const Verdict>(pki::verdict_no_certificate(*auth->store));
   return auth;
 }

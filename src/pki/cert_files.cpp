@@ -308,21 +308,6 @@ std::chrono::system_clock::time_point asn1_time_to_point(const ASN1_TIME* t) {
   return asn1_time_point(t).value_or(std::chrono::system_clock::time_point{});
 }
 
-std::string object_text(const ASN1_OBJECT* obj, bool prefer_short_name) {
-  if (obj == nullptr) return {};
-  if (prefer_short_name) {
-    const int nid = OBJ_obj2nid(obj);
-    if (nid != NID_undef) {
-      if (const char* sn = OBJ_nid2sn(nid)) return sn;
-    }
-  }
-  char buf[128];
-  const int n = OBJ_obj2txt(buf, sizeof buf, obj, 1);
-  return n > 0
-             ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1))
-             : std::string();
-}
-
 /// SECURITY: SAN strings end up in logs and upstream headers; control and non-ASCII bytes
 /// (invalid in IA5String anyway) are escaped so a crafted certificate cannot inject lines.
 std::string ia5_text(const ASN1_STRING* s) {
@@ -427,6 +412,22 @@ std::string octets_hex(const ASN1_OCTET_STRING* s) {
 }
 
 }  // namespace
+
+std::string object_text(const ASN1_OBJECT* obj, bool prefer_short_name) {
+  if (obj == nullptr) return {};
+  if (prefer_short_name) {
+    const int nid = OBJ_obj2nid(obj);
+    if (nid != NID_undef) {
+      if (const char* sn = OBJ_nid2sn(nid)) return sn;
+    }
+  }
+  char buf[128];
+  const int n = OBJ_obj2txt(buf, sizeof buf, obj, 1);
+  return n > 0
+             ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1))
+             : std::string();
+}
+
 
 // ---------------------------------------------------------------------------------------------
 

@@ -58,6 +58,10 @@ CertSummary summarize(X509* cert);
 /// "forever" say 9999-12-31). nullopt when the time cannot be parsed.
 std::optional<std::chrono::system_clock::time_point> asn1_time_point(const ASN1_TIME* t);
 
+/// An OID's short name ("clientAuth") when `prefer_short_name` and OpenSSL knows one, else its
+/// dotted form; "" for nullptr.
+std::string object_text(const ASN1_OBJECT* obj, bool prefer_short_name);
+
 /// The certificate as PEM text.
 std::string to_pem(X509* cert);
 

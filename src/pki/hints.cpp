@@ -72,15 +72,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string object_name(const ASN1_OBJECT* obj) {
-  const int nid = OBJ_obj2nid(obj);
-  if (nid != NID_undef) {
-    if (const char* sn = OBJ_nid2sn(nid)) return sn;
-  }
-  char buf[128];
-  const int n = OBJ_obj2txt(buf, sizeof buf, obj, 1);
-  return n > 0
-             ? std::string(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1))
-             : std::string("?");
+  std::string name = object_text(obj, /*prefer_short_name=*/true);
+  return name.empty() ? "?" : name;
 }
 
 }  // namespace
