@@ -131,8 +131,13 @@ class Exchange {
   /// The authn stage for client certificates. `require` and `require_handshake` listeners need a
   /// valid certificate on every route; `request` listeners only on routes that list "mtls".
   std::optional<core::Denial> authenticate() {
-    if (listener_.client_auth == config::ClientAuthMode::Off || !ctx_.client_cert) {
-      return std::nullopt;
+    if (listener_.client_auth == config::ClientAuthMode::Off) return std::nullopt;
+    if (!ctx_.client_cert) {
+      // SECURITY: a listener with client_auth always has a verdict; if it is missing, deny.
+      core::Denial denial =
+          core::make_denial(DenialCode::MtlsCertInvalid, "no client-certificate verdict");
+      denial.status = listener_.client_auth_denial_status;
+      return denial;
     }
     const pki::Verdict& verdict = *ctx_.client_cert;
     const auto& authn = route_->config->authn;

@@ -120,6 +120,20 @@ class PipelineTest : public ::testing::Test {
     runtime_ = *rt;
   }
 
+  /// Rebuilds the runtime with client_auth `mode` on the listener; route "api" lists `authn`.
+  void use_client_auth(config::ClientAuthMode mode, std::vector<std::string> authn) {
+    auto cfg = runtime_->config;
+    cfg.listeners[0].tls.emplace();
+    cfg.listeners[0].tls->client_auth.emplace();
+    cfg.listeners[0].tls->client_auth->mode = mode;
+    cfg.listeners[0].tls->client_auth->denial_status = 403;
+    cfg.listeners[0].routes[0].authn = std::move(authn);
+    cfg.listeners[0].routes[0].identity_headers.subject = "X-Client-Subject";
+    auto rt = build_runtime(std::move(cfg), metrics_);
+    ASSERT_TRUE(rt);
+    runtime_ = *rt;
+  }
+
   /// Serves one client connection that sends `requests` (pieces) and returns what it received.
   std::string serve(std::vector<std::string> pieces, bool hang = false) {
     ScriptedTransport client;
@@ -132,6 +146,7 @@ class PipelineTest : public ::testing::Test {
     ctx.peer_text = "127.0.0.1";
     ctx.dialer = &dialer_;
     ctx.draining = &draining_;
+    ctx.client_cert = client_cert_;
     asio::io_context io;
     asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
     io.run();
@@ -142,7 +157,17 @@ class PipelineTest : public ::testing::Test {
   std::shared_ptr<const Runtime> runtime_;
   ScriptedDialer dialer_;
   bool draining_ = false;
+  std::shared_ptr<const pki::Verdict> client_cert_;
 };
+
+pki::Verdict verdict(pki::Verdict::Outcome outcome, std::optional<core::DenialCode> code) {
+  pki::Verdict v;
+  v.outcome = outcome;
+  v.code = code;
+  v.reason = "certificate has expired";
+  v.leaf.subject = "CN=alice";
+  return v;
+}
 
 constexpr const char* kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
@@ -251,6 +276,50 @@ TEST_F(PipelineTest, NoRouteIs404WithProblemJson) {
   EXPECT_TRUE(out.starts_with("HTTP/1.1 404 ")) << out;
   EXPECT_NE(out.find("Content-Type: application/problem+json"), std::string::npos);
   EXPECT_NE(out.find("\"code\":\"route.not_found\""), std::string::npos);
+}
+
+TEST_F(PipelineTest, RequireModeDeniesAFailedVerdictWithItsCodeAndStatus) {
+  use_client_auth(config::ClientAuthMode::Require, {});
+  client_cert_ = std::make_shared<pki::Verdict>(
+      verdict(pki::Verdict::Outcome::Failed, core::DenialCode::MtlsCertExpired));
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 403 ")) << out;  // client_auth.denial_status
+  EXPECT_NE(out.find("X-Denial-Code: mtls.cert_expired"), std::string::npos);
+  EXPECT_TRUE(dialer_.sent.empty());
+}
+
+TEST_F(PipelineTest, RequestModeServesAnonymousRoutesAndGuardsMtlsRoutes) {
+  use_client_auth(config::ClientAuthMode::Request, {});
+  client_cert_ = std::make_shared<pki::Verdict>(
+      verdict(pki::Verdict::Outcome::None, core::DenialCode::MtlsCertMissing));
+  dialer_.plan.push_back({false, kOk});
+  EXPECT_TRUE(serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"}).starts_with("HTTP/1.1 200"));
+
+  use_client_auth(config::ClientAuthMode::Request, {"mtls"});
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 403 ")) << out;
+  EXPECT_NE(out.find("X-Denial-Code: mtls.cert_missing"), std::string::npos);
+}
+
+TEST_F(PipelineTest, ValidCertificateSendsIdentityHeadersAndStripsForgedOnes) {
+  use_client_auth(config::ClientAuthMode::Require, {"mtls"});
+  client_cert_ =
+      std::make_shared<pki::Verdict>(verdict(pki::Verdict::Outcome::Success, std::nullopt));
+  dialer_.plan.push_back({false, kOk});
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\nX-Client-Subject: CN=root\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200")) << out;
+  ASSERT_EQ(dialer_.sent.size(), 1u);
+  EXPECT_NE(dialer_.sent[0].find("X-Client-Subject: CN=alice\r\n"), std::string::npos)
+      << dialer_.sent[0];
+  EXPECT_EQ(dialer_.sent[0].find("CN=root"), std::string::npos);
+}
+
+TEST_F(PipelineTest, MissingVerdictOnClientAuthListenerFailsClosed) {
+  use_client_auth(config::ClientAuthMode::Request, {});
+  client_cert_ = nullptr;
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 403 ")) << out;
+  EXPECT_TRUE(dialer_.sent.empty());
 }
 
 TEST_F(PipelineTest, MissingHostOnHttp11IsMalformed) {
