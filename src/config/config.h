@@ -96,10 +96,37 @@ struct RouteMatch {
   std::string path_prefix = "/";
 };
 
+/// routes[].authz: one rule of the tree. `any`/`all` combine children; every other kind is a
+/// condition on the identity or the request (DESIGN.md "Configuration", issue: authorization).
+struct AuthzRuleConfig {
+  enum class Kind {
+    Any,
+    All,
+    Authenticated,
+    User,
+    Group,
+    Claim,
+    CertSubject,
+    CertSan,
+    CertIssuer,
+    Source,
+    Method
+  };
+  Kind kind = Kind::Any;
+  std::vector<AuthzRuleConfig> children;        ///< any / all
+  std::vector<std::string> values;              ///< user, group, cert_* globs, method
+  std::map<std::string, std::string> claims;    ///< claim: {name: value}
+  std::vector<core::IpNetwork> networks;        ///< source
+  std::vector<std::string> network_texts;       ///< source, as written (for reasons)
+  bool authenticated = true;                    ///< authenticated: true|false
+  Origin origin;
+};
+
 struct RouteConfig {
   std::string name;
   RouteMatch match;
   std::vector<std::string> authn;  ///< authenticator names; "mtls" = listener verdict; [] anon
+  std::optional<AuthzRuleConfig> authz;  ///< absent: any authenticated identity (or anonymous)
   std::string upstream;            ///< name in upstreams
   std::uint64_t max_body = 1024 * 1024;
   IdentityHeaders identity_headers;

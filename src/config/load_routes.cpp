@@ -152,9 +152,9 @@ void load_route(const Node& node, const ListenerConfig& listener, const RouteRef
   if (auto name = read_name(node.require("name"))) out.name = *name;
   load_match(node.get("match"), out.match);
   load_authn(node, listener, refs, out.authn);
-  // SECURITY: authorization rules that are not enforced must not load as if they were.
   if (const Node authz = node.get("authz"); authz.present()) {
-    authz.error("authorization rules (authz) are not available in this build; remove the key");
+    out.authz.emplace();
+    load_authz(authz, *out.authz);
   }
   const Node upstream = node.require("upstream");
   if (auto name = upstream.non_empty_text()) {

@@ -33,4 +33,7 @@ void load_listeners(const Node& node, const std::string& base_dir, const RouteRe
 void load_routes(const Node& node, const ListenerConfig& listener, const RouteReferences& refs,
                  std::vector<RouteConfig>& out);
 
+/// routes[i].authz: a rule tree ({any: [...]}, {all: [...]}, conditions).
+void load_authz(const Node& node, AuthzRuleConfig& out);
+
 }  // namespace portcullis::config

@@ -47,6 +47,7 @@ class Node {
 
   bool present() const { return value_ != nullptr; }
   bool is_null() const { return value_ && value_->kind == YamlValue::Kind::Null; }
+  bool is_scalar() const { return value_ && value_->kind == YamlValue::Kind::Scalar; }
   const std::string& path() const { return path_; }
   int line() const { return line_; }
   Origin origin() const { return Origin{path_, line_}; }

@@ -116,6 +116,16 @@ class Exchange {
       co_return co_await deny(std::move(*denial), !body_complete());
     }
 
+    // authz
+    const auto decision = route_->policy.evaluate({identity_, ctx_.peer, head.method});
+    if (!decision.allow) {
+      co_return co_await deny(
+          core::make_denial(DenialCode::AuthzDenied, "route \"" + route_->config->name +
+                                                         "\": rule " + decision.rule + ": " +
+                                                         decision.reason),
+          !body_complete());
+    }
+
     // body limit known up front
     if (head.framing == BodyFraming::ContentLength &&
         head.content_length > route_->config->max_body) {

@@ -50,7 +50,9 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
         return core::fail("unknown upstream \"" + rc.upstream + "\"", rc.origin.path + ".upstream",
                           rc.origin.line);
       }
-      lr.routes.push_back(RouteRuntime{&rc, index, metrics.route(lc.name, rc.name)});
+      lr.routes.push_back(
+          RouteRuntime{&rc, index, metrics.route(lc.name, rc.name),
+                       authz::Policy::compile(rc.authz, !rc.authn.empty(), rc.origin)});
     }
     rt->listeners.push_back(std::move(lr));
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "authz/policy.h"
 #include "config/config.h"
 #include "core/result.h"
 #include "metrics/registry.h"
@@ -20,6 +21,7 @@ struct RouteRuntime {
   const config::RouteConfig* config = nullptr;
   std::size_t upstream_index = 0;
   metrics::RouteCounters* counters = nullptr;
+  authz::Policy policy;  ///< compiled routes[].authz
 };
 
 struct ListenerRuntime {

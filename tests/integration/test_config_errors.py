@@ -85,9 +85,9 @@ def cases(pki, tmp):
                                                "trusted_ca: " + pki.path("client-self-signed.pem")
                                                + " }\n      key: ")]),
                                 "listeners[0].tls.client_auth.trusted_ca", 7, "no CA certificate"),
-        "authz-refused": (dict(replace=[("        authn: []\n",
+        "authz-empty-any": (dict(replace=[("        authn: []\n",
                                          "        authn: []\n        authz: { any: [] }\n")]),
-                          "listeners[0].routes[0].authz", 12, ""),
+                          "listeners[0].routes[0].authz.any", 12, "at least one rule"),
         "upstream-ca-missing": (dict(append="    tls: { ca: no-such-ca.pem }\n"),
                                 "upstreams.app.tls.ca", 17, "no-such-ca.pem"),
         "bad-detail-mode": (dict(append="errors: { detail: sometimes }\n"), "errors.detail", 17,
@@ -102,7 +102,7 @@ CASE_NAMES = ["unknown-top-level-key", "unknown-listener-key", "unknown-route-ke
               "duration-garbage", "authn-not-list", "missing-cert-file", "missing-key-file",
               "garbage-key-file", "key-is-directory", "garbage-cert-file",
               "key-does-not-match-cert", "missing-authn", "unknown-upstream",
-              "authenticator-refused", "client-auth-bundle-without-ca", "authz-refused",
+              "authenticator-refused", "client-auth-bundle-without-ca", "authz-empty-any",
               "upstream-ca-missing", "bad-detail-mode", "bad-path-prefix"]
 
 

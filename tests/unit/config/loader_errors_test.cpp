@@ -575,22 +575,6 @@ upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
                       "authenticator type \"jwt\" is not available in this build");
 }
 
-TEST_F(LoaderErrorTest, AuthzIsNotAvailableYet) {
-  EXPECT_CONFIG_ERROR(R"(listeners:
-  - name: public
-    listen: 127.0.0.1:8443
-    routes:
-      - name: api
-        authn: []
-        authz: { any: [ { user: [alice] } ] }
-        upstream: app
-upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
-)",
-                      "listeners[0].routes[0].authz", 7,
-                      "authorization rules (authz) are not available in this build; remove the "
-                      "key");
-}
-
 TEST_F(LoaderErrorTest, ListenerAddressMustBeAnIpLiteral) {
   EXPECT_CONFIG_ERROR(R"(listeners:
   - name: public
@@ -712,6 +696,72 @@ f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
 )");
   EXPECT_NE(bomb.message.find("more than 100000 nodes"), std::string::npos) << bomb.message;
   EXPECT_CONFIG_ERROR("? [a, b]\n: c\n", "test.yaml", 1, "map keys must be plain strings");
+}
+
+}  // namespace
+}  // namespace portcullis::config
+
+namespace portcullis::config {
+namespace {
+
+constexpr const char* kAuthzBase = R"(listeners:
+  - name: public
+    listen: 127.0.0.1:8443
+    routes:
+      - name: api
+        authn: []
+        upstream: app
+        authz:
+@RULES@
+upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
+)";
+
+std::string with_rules(const std::string& rules) {
+  std::string text = kAuthzBase;
+  text.replace(text.find("@RULES@"), 7, rules);
+  return text;
+}
+
+TEST(AuthzConfig, ParsesNestedRules) {
+  auto cfg = load_config_text(with_rules(R"(          any:
+            - { user: [alice, bob] }
+            - { all: [ { group: ops }, { method: [GET] } ] }
+            - { cert_subject: "CN=svc-*" }
+            - { source: [10.0.0.0/8, "::1"] }
+            - { claim: { role: admin } })"),
+                              "/tmp");
+  ASSERT_TRUE(cfg) << cfg.error().to_string();
+  const auto& authz = *cfg->listeners[0].routes[0].authz;
+  EXPECT_EQ(authz.kind, AuthzRuleConfig::Kind::Any);
+  ASSERT_EQ(authz.children.size(), 5u);
+  EXPECT_EQ(authz.children[0].values, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(authz.children[0].origin.path, "listeners[0].routes[0].authz.any[0].user");
+  EXPECT_EQ(authz.children[0].origin.line, 10);
+  EXPECT_EQ(authz.children[1].kind, AuthzRuleConfig::Kind::All);
+  EXPECT_EQ(authz.children[1].children[0].values, (std::vector<std::string>{"ops"}));
+  EXPECT_EQ(authz.children[3].networks.size(), 2u);
+  EXPECT_EQ(authz.children[4].claims.at("role"), "admin");
+}
+
+TEST(AuthzConfig, ErrorsNamePathAndLine) {
+  auto unknown = load_config_text(with_rules("          any: [ { usr: [alice] } ]"), "/tmp");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().where, "listeners[0].routes[0].authz.any[0]");
+  EXPECT_EQ(unknown.error().line, 9);
+  EXPECT_NE(unknown.error().message.find("unknown rule \"usr\""), std::string::npos);
+
+  auto two_keys = load_config_text(with_rules("          { user: [a], group: [b] }"), "/tmp");
+  ASSERT_FALSE(two_keys);
+  EXPECT_NE(two_keys.error().message.find("exactly one key"), std::string::npos);
+
+  auto bad_cidr = load_config_text(with_rules("          source: [10.0.0.0/33]"), "/tmp");
+  ASSERT_FALSE(bad_cidr);
+  EXPECT_EQ(bad_cidr.error().where, "listeners[0].routes[0].authz.source");
+  EXPECT_NE(bad_cidr.error().message.find("10.0.0.0/33"), std::string::npos);
+
+  auto empty_any = load_config_text(with_rules("          any: []"), "/tmp");
+  ASSERT_FALSE(empty_any);
+  EXPECT_NE(empty_any.error().message.find("at least one rule"), std::string::npos);
 }
 
 }  // namespace

@@ -134,6 +134,19 @@ class PipelineTest : public ::testing::Test {
     runtime_ = *rt;
   }
 
+  /// Adds routes[0].authz = {cert_subject: pattern} to the current runtime.
+  void use_authz_subject(std::string pattern) {
+    auto cfg = runtime_->config;
+    config::AuthzRuleConfig rule;
+    rule.kind = config::AuthzRuleConfig::Kind::CertSubject;
+    rule.values = {std::move(pattern)};
+    rule.origin = {"listeners[0].routes[0].authz.cert_subject", 12};
+    cfg.listeners[0].routes[0].authz = rule;
+    auto rt = build_runtime(std::move(cfg), metrics_);
+    ASSERT_TRUE(rt);
+    runtime_ = *rt;
+  }
+
   /// Serves one client connection that sends `requests` (pieces) and returns what it received.
   std::string serve(std::vector<std::string> pieces, bool hang = false) {
     ScriptedTransport client;
@@ -312,6 +325,25 @@ TEST_F(PipelineTest, ValidCertificateSendsIdentityHeadersAndStripsForgedOnes) {
   EXPECT_NE(dialer_.sent[0].find("X-Client-Subject: CN=alice\r\n"), std::string::npos)
       << dialer_.sent[0];
   EXPECT_EQ(dialer_.sent[0].find("CN=root"), std::string::npos);
+}
+
+TEST_F(PipelineTest, AuthzDenialNamesTheRuleAndTheReason) {
+  use_client_auth(config::ClientAuthMode::Require, {"mtls"});
+  use_authz_subject("CN=bob");
+  client_cert_ =
+      std::make_shared<pki::Verdict>(verdict(pki::Verdict::Outcome::Success, std::nullopt));
+  const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 403 ")) << out;
+  EXPECT_NE(out.find("X-Denial-Code: authz.denied"), std::string::npos);
+  EXPECT_NE(out.find("rule listeners[0].routes[0].authz.cert_subject: needs a certificate subject "
+                     "matching 'CN=bob'; the subject is 'CN=alice'"),
+            std::string::npos)
+      << out;
+  EXPECT_TRUE(dialer_.sent.empty());
+
+  use_authz_subject("CN=ali*");
+  dialer_.plan.push_back({false, kOk});
+  EXPECT_TRUE(serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"}).starts_with("HTTP/1.1 200"));
 }
 
 TEST_F(PipelineTest, MissingVerdictOnClientAuthListenerFailsClosed) {
