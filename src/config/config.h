@@ -113,12 +113,12 @@ struct AuthzRuleConfig {
     Method
   };
   Kind kind = Kind::Any;
-  std::vector<AuthzRuleConfig> children;        ///< any / all
-  std::vector<std::string> values;              ///< user, group, cert_* globs, method
-  std::map<std::string, std::string> claims;    ///< claim: {name: value}
-  std::vector<core::IpNetwork> networks;        ///< source
-  std::vector<std::string> network_texts;       ///< source, as written (for reasons)
-  bool authenticated = true;                    ///< authenticated: true|false
+  std::vector<AuthzRuleConfig> children;      ///< any / all
+  std::vector<std::string> values;            ///< user, group, cert_* globs, method
+  std::map<std::string, std::string> claims;  ///< claim: {name: value}
+  std::vector<core::IpNetwork> networks;      ///< source
+  std::vector<std::string> network_texts;     ///< source, as written (for reasons)
+  bool authenticated = true;                  ///< authenticated: true|false
   Origin origin;
 };
 
@@ -127,7 +127,7 @@ struct RouteConfig {
   RouteMatch match;
   std::vector<std::string> authn;  ///< authenticator names; "mtls" = listener verdict; [] anon
   std::optional<AuthzRuleConfig> authz;  ///< absent: any authenticated identity (or anonymous)
-  std::string upstream;            ///< name in upstreams
+  std::string upstream;                  ///< name in upstreams
   std::uint64_t max_body = 1024 * 1024;
   IdentityHeaders identity_headers;
   Origin origin;
@@ -158,11 +158,48 @@ struct UpstreamConfig {
   Origin origin;
 };
 
-/// authenticators.<name>: the type is validated here; the mechanisms are separate capabilities.
+/// authenticators.<name> of type basic: users from an htpasswd file.
+struct BasicAuthConfig {
+  std::string realm = "portcullis";
+  FileRef htpasswd;
+  std::optional<FileRef> groups;  ///< "group: user user" lines
+  bool lockout = true;
+  int lockout_failures = 5;          ///< failures per user and client address...
+  Duration lockout_window{300'000};  ///< ...within this window lock that pair out for the window
+  Duration cache_ttl{60'000};        ///< successful verifications remembered (0 = off)
+};
+
+/// authenticators.<name>.jwks: where the signing keys come from (exactly one of file, url).
+struct JwksConfig {
+  std::optional<FileRef> file;
+  std::string url;                     ///< https://... fetched by the gateway
+  std::optional<FileRef> ca;           ///< trust for the url (absent = system store)
+  Duration refresh_interval{300'000};  ///< periodic refresh, and at most one refresh per interval
+                                       ///< for an unknown kid
+  Duration timeout{5'000};
+  Origin origin;
+};
+
+/// authenticators.<name> of type jwt: bearer tokens.
+struct JwtAuthConfig {
+  std::string realm = "portcullis";
+  std::string issuer;
+  std::vector<std::string> audiences;
+  JwksConfig jwks;
+  std::vector<std::string> algorithms;  ///< allow-list; required
+  Duration leeway{60'000};
+  std::vector<std::string> required_claims;
+  std::string user_claim = "sub";
+  std::string groups_claim;
+};
+
+/// authenticators.<name>: the type decides which settings block is filled.
 struct AuthenticatorConfig {
   std::string name;
   std::string type;
   Origin origin;
+  std::optional<BasicAuthConfig> basic;
+  std::optional<JwtAuthConfig> jwt;
 };
 
 struct Config {

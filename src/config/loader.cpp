@@ -138,7 +138,7 @@ Config load_document(const YamlValue& document, const std::string& base_dir,
   load_log(root.get("log"), base_dir, config.log);
   load_errors(root.get("errors"), config.errors);
   // Authenticators and upstreams first: routes refer to them.
-  load_authenticators(root.get("authenticators"), config.authenticators);
+  load_authenticators(root.get("authenticators"), base_dir, config.authenticators);
   load_upstreams(root.get("upstreams"), base_dir, config.upstreams);
   const Node listeners = root.get("listeners");
   if (listeners.present()) {

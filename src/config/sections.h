@@ -13,7 +13,8 @@
 namespace portcullis::config {
 
 /// `authenticators`: a map of name -> {type, ...}.
-void load_authenticators(const Node& node, std::map<std::string, AuthenticatorConfig>& out);
+void load_authenticators(const Node& node, const std::string& base_dir,
+                         std::map<std::string, AuthenticatorConfig>& out);
 
 /// `upstreams`: a map of name -> {endpoints, timeouts, max_idle, tls}.
 void load_upstreams(const Node& node, const std::string& base_dir,
