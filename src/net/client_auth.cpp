@@ -84,19 +84,32 @@ int verify_peer_chain(X509_STORE_CTX* x509_ctx, void* arg) {
 }
 
 // ---- verdicts in session tickets ---------------------------------------------------------------
-// A resumed handshake does not verify the chain again, so the ticket carries the verdict:
-// "v1|<ssl_client_verify>|<detail>". The leaf itself is in the session already.
+// A resumed handshake does not verify the chain again, so the ticket carries the verdict as
+// lines: "v2", ssl_client_verify, depth, reason, hint. The leaf itself is in the session already.
+
+std::string one_line(std::string_view text) {
+  std::string out(text.substr(0, 2048));
+  for (auto& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
 
 std::string encode(const Verdict& v) {
-  return "v1|" + v.ssl_client_verify() + "|" + v.detail().substr(0, 2048);
+  return "v2\n" + v.ssl_client_verify() + "\n" + std::to_string(v.depth) + "\n" +
+         one_line(v.reason) + "\n" + one_line(v.hint);
 }
 
 VerdictPtr decode(std::string_view data, X509* leaf) {
-  if (!data.starts_with("v1|")) return nullptr;
-  data.remove_prefix(3);
-  const auto bar = data.find('|');
-  if (bar == std::string_view::npos) return nullptr;
-  const auto status = data.substr(0, bar);
+  std::vector<std::string_view> fields;
+  while (fields.size() < 5) {
+    const auto nl = data.find('\n');
+    fields.push_back(data.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+  }
+  if (fields.size() != 5 || fields[0] != "v2") return nullptr;
+  const auto status = fields[1];
   auto v = std::make_shared<Verdict>();
   if (status == "SUCCESS") {
     v->outcome = Verdict::Outcome::Success;
@@ -105,10 +118,12 @@ VerdictPtr decode(std::string_view data, X509* leaf) {
     if (!code) return nullptr;
     v->outcome = Verdict::Outcome::Failed;
     v->code = *code;
-    v->reason = std::string(data.substr(bar + 1));
   } else {
     return nullptr;
   }
+  std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), v->depth);
+  v->reason = std::string(fields[3]);
+  v->hint = std::string(fields[4]);
   if (leaf != nullptr) {
     v->leaf = pki::summarize(leaf);
   } else if (v->outcome == Verdict::Outcome::Success) {
@@ -162,15 +177,16 @@ core::Result<std::unique_ptr<ClientAuth>> make_client_auth(const config::ClientA
                                      config.intermediates ? &config.intermediates->path : nullptr,
                                      config.crl ? &config.crl->path : nullptr);
   if (!store) {
-    // Name the YAML key of the file the message is about.
-    const auto& msg = store.error().message;
+    // The store says which input failed; name that YAML key.
+    const auto& where = store.error().where;
     const config::FileRef* ref = &*config.trusted_ca;
-    if (config.intermediates && msg.find(config.intermediates->path) != std::string::npos) {
+    if (where == pki::TrustStore::input_name(pki::TrustStore::Input::Intermediates) &&
+        config.intermediates) {
       ref = &*config.intermediates;
-    } else if (config.crl && msg.find(config.crl->path) != std::string::npos) {
+    } else if (where == pki::TrustStore::input_name(pki::TrustStore::Input::Crl) && config.crl) {
       ref = &*config.crl;
     }
-    return core::fail(msg, ref->origin.path, ref->origin.line);
+    return core::fail(store.error().message, ref->origin.path, ref->origin.line);
   }
   auth->store = std::move(*store);
   auth->policy.max_depth = config.verify_depth;

@@ -141,12 +141,16 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, Acceptor& ac
       if (acceptor.client_auth) {
         ctx.client_cert = connection_verdict(t->native(), *acceptor.client_auth);
         if (listener.wants_client_cert_pem) ctx.client_cert_pem = peer_certificate_pem(t->native());
-        runtime_->metrics->count_client_verdict(ctx.client_cert->code, ctx.client_cert->ok());
       }
       if (hs) {
         log_failed_handshake(ctx, acceptor, t->native(), hs);
         t->close();
       } else {
+        // A verdict counts once per completed handshake (a refused one is counted by
+        // log_failed_handshake); probes that never finish a handshake are not verdicts.
+        if (ctx.client_cert) {
+          runtime_->metrics->count_client_verdict(ctx.client_cert->code, ctx.client_cert->ok());
+        }
         ctx.tls = t->facts();
         transport = std::move(t);
       }
@@ -193,6 +197,7 @@ void Worker::log_failed_handshake(const proxy::ConnectionContext& ctx, const Acc
               acceptor.listener->config->name, ctx.peer_text, ec.message());
     return;
   }
+  runtime_->metrics->count_client_verdict(ctx.client_cert->code, ctx.client_cert->ok());
   proxy::log_handshake_refusal(ctx, ec.message());
 }
 

@@ -158,24 +158,41 @@ Result<std::vector<X509CrlPtr>> load_crls(const std::string& file) {
   return parse_crls(*data, file);
 }
 
+std::string_view TrustStore::input_name(Input input) {
+  switch (input) {
+    case Input::TrustedCa:
+      return "trusted_ca";
+    case Input::Intermediates:
+      return "intermediates";
+    case Input::Crl:
+      return "crl";
+  }
+  return "trusted_ca";
+}
+
+std::unexpected<core::Error> TrustStore::fail_in(Input input, std::string message) {
+  return std::unexpected(core::Error{std::move(message), std::string(input_name(input)), 0});
+}
+
 Result<std::shared_ptr<const TrustStore>> TrustStore::load(const std::string& trusted_ca_file,
                                                            const std::string* intermediates_file,
                                                            const std::string* crl_file) {
   Inputs inputs;
   inputs.trusted_name = trusted_ca_file;
   auto trusted = load_certificates(trusted_ca_file);
-  if (!trusted) return std::unexpected(std::move(trusted.error()));
+  if (!trusted) return fail_in(Input::TrustedCa, std::move(trusted.error().message));
   inputs.trusted = std::move(*trusted);
   if (intermediates_file != nullptr) {
     inputs.intermediates_name = *intermediates_file;
     auto intermediates = load_certificates(*intermediates_file);
-    if (!intermediates) return std::unexpected(std::move(intermediates.error()));
+    if (!intermediates)
+      return fail_in(Input::Intermediates, std::move(intermediates.error().message));
     inputs.intermediates = std::move(*intermediates);
   }
   if (crl_file != nullptr) {
     inputs.crl_name = *crl_file;
     auto crls = load_crls(*crl_file);
-    if (!crls) return std::unexpected(std::move(crls.error()));
+    if (!crls) return fail_in(Input::Crl, std::move(crls.error().message));
     inputs.crls = std::move(*crls);
   }
   return from_certificates(std::move(inputs));
@@ -194,7 +211,8 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
 
   // SECURITY: an empty trust bundle would make every client fail (or, with a careless caller,
   // pass); refuse to build a store without an anchor.
-  if (in.trusted.empty()) return fail(fmt::format("\"{}\": no certificate found", tname));
+  if (in.trusted.empty())
+    return fail_in(Input::TrustedCa, fmt::format("\"{}\": no certificate found", tname));
 
   std::vector<std::string> not_ca;
   for (std::size_t i = 0; i < in.trusted.size(); ++i) {
@@ -203,8 +221,9 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
     warm_caches(cert.get());
     if (has_invalid_extensions(cert.get())) {
       // SECURITY: OpenSSL would reject it at every verification anyway; say so at load.
-      return fail(fmt::format("\"{}\": {} has malformed or duplicate extensions", tname,
-                              cert_label(i, cert.get())));
+      return fail_in(Input::TrustedCa,
+                     fmt::format("\"{}\": {} has malformed or duplicate extensions", tname,
+                                 cert_label(i, cert.get())));
     }
     if (!is_ca(cert.get())) {
       // SECURITY: only CAs become anchors. A leaf here is remembered (to explain it when it is
@@ -217,8 +236,9 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
       continue;
     }
     if (X509_STORE_add_cert(ts->store_.get(), cert.get()) != 1) {
-      return fail(fmt::format("\"{}\": cannot add {} to the trust store: {}", tname,
-                              cert_label(i, cert.get()), openssl_errors()));
+      return fail_in(Input::TrustedCa,
+                     fmt::format("\"{}\": cannot add {} to the trust store: {}", tname,
+                                 cert_label(i, cert.get()), openssl_errors()));
     }
     if (std::string w = validity_warning(cert.get()); !w.empty()) {
       ts->warnings_.push_back(fmt::format("\"{}\": {} {}", tname, cert_label(i, cert.get()), w));
@@ -226,10 +246,12 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
     ts->trusted_cas_.push_back(std::move(cert));
   }
   if (ts->trusted_cas_.empty()) {
-    return fail(fmt::format(
-        "\"{}\": no CA certificate (basicConstraints CA:TRUE): {}; trusted_ca must hold the CA "
-        "certificates that issue the client certificates",
-        tname, fmt::join(not_ca, "; ")));
+    return fail_in(
+        Input::TrustedCa,
+        fmt::format(
+            "\"{}\": no CA certificate (basicConstraints CA:TRUE): {}; trusted_ca must hold the CA "
+            "certificates that issue the client certificates",
+            tname, fmt::join(not_ca, "; ")));
   }
 
   // A CA of trusted_ca that is not self-signed only anchors chains when its own issuer is
@@ -254,16 +276,17 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
     if (!cert) continue;
     warm_caches(cert.get());
     if (has_invalid_extensions(cert.get())) {
-      return fail(fmt::format("\"{}\": {} has malformed or duplicate extensions", iname,
-                              cert_label(i, cert.get())));
+      return fail_in(Input::Intermediates,
+                     fmt::format("\"{}\": {} has malformed or duplicate extensions", iname,
+                                 cert_label(i, cert.get())));
     }
     if (!is_ca(cert.get())) {
       // SECURITY: a leaf in the intermediates file is a configuration mistake; refuse it rather
       // than guess what was meant.
-      return fail(
-          fmt::format("\"{}\": {} is not a CA ({}); intermediates must hold CA "
-                      "certificates only",
-                      iname, cert_label(i, cert.get()), not_ca_reason(cert.get())));
+      return fail_in(Input::Intermediates,
+                     fmt::format("\"{}\": {} is not a CA ({}); intermediates must hold CA "
+                                 "certificates only",
+                                 iname, cert_label(i, cert.get()), not_ca_reason(cert.get())));
     }
     if (X509_self_signed(cert.get(), 0) == 1) {
       ts->warnings_.push_back(fmt::format(
@@ -296,9 +319,10 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
       if (!verified) {
         // SECURITY: a CRL that does not verify would fail every verification it applies to;
         // refuse to start instead of rejecting every client later.
-        return fail(fmt::format("\"{}\": the signature of {} does not verify with the key of {}",
-                                ts->crl_name_, crl_label(i, crl.get()),
-                                subject_text(issuers.front())));
+        return fail_in(
+            Input::Crl,
+            fmt::format("\"{}\": the signature of {} does not verify with the key of {}",
+                        ts->crl_name_, crl_label(i, crl.get()), subject_text(issuers.front())));
       }
     }
     if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
@@ -311,8 +335,9 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
           t ? expired_phrase(*t, std::chrono::system_clock::now()) : "has expired"));
     }
     if (X509_STORE_add_crl(ts->store_.get(), crl.get()) != 1) {
-      return fail(fmt::format("\"{}\": cannot add {} to the trust store: {}", ts->crl_name_,
-                              crl_label(i, crl.get()), openssl_errors()));
+      return fail_in(Input::Crl,
+                     fmt::format("\"{}\": cannot add {} to the trust store: {}", ts->crl_name_,
+                                 crl_label(i, crl.get()), openssl_errors()));
     }
     ts->crls_.push_back(std::move(crl));
   }

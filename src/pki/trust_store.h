@@ -52,6 +52,11 @@ class TrustStore {
     std::string crl_name = "crl";
   };
 
+  /// Which input an error is about: load() and from_certificates() set Error::where to
+  /// input_name() ("trusted_ca", "intermediates" or "crl") so callers can name their own key.
+  enum class Input { TrustedCa, Intermediates, Crl };
+  static std::string_view input_name(Input input);
+
   /// Loads and validates the files. Errors name the file and the certificate (1-based index and
   /// subject): an unreadable or empty file, no CA certificate in trusted_ca, a certificate in
   /// intermediates that is not a CA, malformed extensions, a CRL whose signature does not
@@ -109,6 +114,8 @@ class TrustStore {
   explicit TrustStore(Passkey) {}
 
  private:
+  static std::unexpected<core::Error> fail_in(Input input, std::string message);
+
   X509StorePtr store_;
   std::vector<X509Ptr> trusted_cas_;
   std::vector<X509Ptr> trusted_leaves_;

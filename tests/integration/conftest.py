@@ -3,11 +3,13 @@ threads), real curl/openssl as clients, raw sockets for what curl will not send.
 127.0.0.1; every wait is bounded in count and time; every process started is stopped by PID.
 
 Environment: PORTCULLIS_BIN (the binary under test), PORTCULLIS_SOURCE_DIR (the checkout),
-PORTCULLIS_SKIP_LARGE=1 (skip the 1 GiB streaming tests).
+PORTCULLIS_TEST_PKI (the mTLS PKI generator, tests/tools/make_test_pki.cpp; default: next to
+PORTCULLIS_BIN in tests/), PORTCULLIS_SKIP_LARGE=1 (skip the 1 GiB streaming tests).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -692,3 +694,200 @@ def assert_denial(resp: Response, status: int, code: str, detail_contains: str |
     if detail_contains is not None:
         assert detail_contains in body.get("detail", ""), body
     return body
+
+
+# ----------------------------------------------------------------------------------------------
+# mutual TLS: the test PKI (tests/tools/make_test_pki.cpp), listeners with client_auth, clients
+# that present certificates (curl, openssl s_client)
+
+TEST_PKI_BIN = os.environ.get("PORTCULLIS_TEST_PKI",
+                              str(Path(BIN).parent / "tests" / "portcullis_test_pki"))
+
+
+class MtlsPki:
+    """The generated mTLS PKI: every client case of manifest.json, the server chain, bundles."""
+
+    def __init__(self, directory: Path):
+        self.dir = directory
+        self.manifest = json.loads((directory / "manifest.json").read_text())
+        self.cases: dict[str, dict] = self.manifest["cases"]
+        # s_client takes the extra certificates apart from the leaf (-cert_chain)
+        for name, case in self.cases.items():
+            blocks = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n",
+                                (directory / case["cert"]).read_text(), re.S)
+            if len(blocks) > 1:
+                (directory / f"{name}.chain-only.pem").write_text("".join(blocks[1:]))
+
+    def path(self, name: str) -> str:
+        return str(self.dir / name)
+
+    def file(self, key: str) -> str:
+        """A file of manifest["files"] by its key (trusted_ca, crl, ...)."""
+        return self.path(self.manifest["files"][key])
+
+    @property
+    def server_root(self) -> str:
+        return self.path(self.manifest["server"]["root"])
+
+    @property
+    def server_chain(self) -> str:
+        return self.path(self.manifest["server"]["chain"])
+
+    @property
+    def server_key(self) -> str:
+        return self.path(self.manifest["server"]["key"])
+
+    def cert(self, case: str) -> str:
+        return self.path(self.cases[case]["cert"])
+
+    def key(self, case: str) -> str:
+        return self.path(self.cases[case]["key"])
+
+    def leaf_pem(self, case: str) -> str:
+        """The first PEM block of the case's file: the leaf the client presents."""
+        text = Path(self.cert(case)).read_text()
+        end = "-----END CERTIFICATE-----"
+        return text[:text.index(end) + len(end)] + "\n"
+
+    def sha256(self, case: str) -> str:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(self.leaf_pem(case))).hexdigest()
+
+    def client_auth(self, mode: str, profile: str = "require", **overrides) -> dict:
+        """A client_auth block for `mode` with the files of a manifest profile."""
+        out = {"mode": mode}
+        for key, value in self.manifest["profiles"][profile].items():
+            out[key] = self.path(value) if isinstance(value, str) else value
+        out.update(overrides)
+        return out
+
+
+@pytest.fixture(scope="session")
+def mtls_pki(tmp_path_factory) -> MtlsPki:
+    deadline = time.monotonic() + 120
+    while not (os.path.isfile(TEST_PKI_BIN) and os.access(TEST_PKI_BIN, os.X_OK)):
+        if time.monotonic() >= deadline:
+            pytest.fail(f"portcullis_test_pki not found at {TEST_PKI_BIN} "
+                        "(build it; set PORTCULLIS_TEST_PKI)")
+        time.sleep(1)
+    out = tmp_path_factory.mktemp("mtls-pki")
+    result = subprocess.run([TEST_PKI_BIN, str(out)], capture_output=True, text=True, timeout=60,
+                            env=sanitizer_env())
+    assert result.returncode == 0, result.stderr
+    return MtlsPki(out)
+
+
+def mtls_listener(name: str, port: int, mtls_pki: MtlsPki, client_auth: dict | None,
+                  routes: list[dict], limits: dict | None = None) -> dict:
+    tls = {"cert": mtls_pki.server_chain, "key": mtls_pki.server_key}
+    if client_auth is not None:
+        tls["client_auth"] = client_auth
+    out = {"name": name, "listen": f"127.0.0.1:{port}", "tls": tls, "routes": routes}
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def tls_args(tls: str | None) -> list[str]:
+    """curl options pinning the TLS version ("1.2", "1.3" or None for the default, 1.3)."""
+    if tls == "1.2":
+        return ["--tlsv1.2", "--tls-max", "1.2"]
+    if tls == "1.3":
+        return ["--tlsv1.3"]
+    return []
+
+
+def mtls_curl(mtls_pki: MtlsPki, url: str, case: str | None, *args: str, tls: str | None = None,
+              check: bool = True, timeout: float = 15) -> Response:
+    """curl with the client certificate (and the chain in its file) of `case`, or none."""
+    cert = ["--cert", mtls_pki.cert(case), "--key", mtls_pki.key(case)] if case else []
+    return curl(url, *cert, *tls_args(tls), *args, cacert=mtls_pki.server_root, check=check,
+                timeout=timeout)
+
+
+@dataclass
+class SClient:
+    """One `openssl s_client` run: its exit code, output, and the HTTP response it printed.
+
+    s_client writes what it receives unbuffered but its own reports (session tickets) through a
+    buffered BIO, so the response may sit in the middle of a report line: it is found by its
+    CRLF framing and Content-Length, not by lines."""
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + "\n" + self.stderr
+
+    def _response(self):
+        start = self.stdout.find("HTTP/1.1 ")
+        if start < 0:
+            return None
+        end = self.stdout.find("\r\n\r\n", start)
+        if end < 0:
+            return None
+        status, header_list = _parse_head(self.stdout[start:end].encode("latin-1"))
+        headers = {n.lower(): v for n, v in header_list}
+        length = int(headers.get("content-length", "0"))
+        return status, headers, self.stdout[end + 4:end + 4 + length]
+
+    @property
+    def http_status(self) -> int | None:
+        r = self._response()
+        return r[0] if r else None
+
+    def http_header(self, name: str) -> str | None:
+        r = self._response()
+        return r[1].get(name.lower()) if r else None
+
+    @property
+    def http_body(self) -> str:
+        r = self._response()
+        return r[2] if r else ""
+
+    def json(self):
+        return json.loads(self.http_body)
+
+    @property
+    def reused(self) -> bool:
+        return re.search(r"^Reused, TLSv1", self.stdout, re.M) is not None
+
+    @property
+    def alert(self) -> str | None:
+        """The name of the TLS alert the server sent ("certificate required", "unknown ca")."""
+        m = re.search(r"alert ([a-z ]+?)(?::|,|$)", self.stderr, re.M)
+        return m.group(1).strip() if m else None
+
+
+def s_client(mtls_pki: MtlsPki, port: int, case: str | None = None, tls: str = "1.3",
+             path: str = "/", headers: dict | None = None, sess_out: str | None = None,
+             sess_in: str | None = None, timeout: float = 15) -> SClient:
+    """openssl s_client: full handshake output, one HTTP/1.1 request with Connection: close,
+    waits (-ign_eof) until the server closes; bounded by `timeout`."""
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
+           "-CAfile", mtls_pki.server_root, "-verify_return_error", "-ign_eof",
+           "-tls1_3" if tls == "1.3" else "-tls1_2"]
+    if case:
+        cmd += ["-cert", mtls_pki.cert(case), "-key", mtls_pki.key(case)]
+        chain = mtls_pki.dir / f"{case}.chain-only.pem"
+        if chain.is_file():
+            cmd += ["-cert_chain", str(chain)]
+    if sess_out:
+        cmd += ["-sess_out", sess_out]
+    if sess_in:
+        cmd += ["-sess_in", sess_in]
+    lines = [f"GET {path} HTTP/1.1", "Host: localhost", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    result = subprocess.run(cmd, input=request, capture_output=True, timeout=timeout)
+    return SClient(result.returncode, result.stdout.decode("latin-1"),
+                   result.stderr.decode("latin-1"))
+
+
+def metric_value(text: str, name: str, labels: dict[str, str]) -> float:
+    """The value of one sample of a Prometheus exposition (0 when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
