@@ -12,9 +12,8 @@
 namespace portcullis::config {
 namespace {
 
-/// Authenticator types whose mechanism the gateway enforces in this build. basic and jwt are
-/// parsed and validated below already; they join this list when the pipeline runs them.
-constexpr std::array<std::string_view, 0> kAvailableTypes{};
+/// Authenticator types whose mechanism the gateway enforces in this build.
+constexpr std::array<std::string_view, 2> kAvailableTypes{"basic", "jwt"};
 
 constexpr std::array<std::string_view, 12> kJwtAlgorithms{"RS256", "RS384", "RS512", "PS256",
                                                           "PS384", "PS512", "ES256", "ES384",
@@ -72,6 +71,9 @@ void load_jwks(const Node& node, const std::string& base_dir, JwksConfig& out) {
   }
   if (file.present()) out.file = read_file(file, base_dir);
   if (url.present()) {
+    // SECURITY: fetching keys over the network is a later capability; a configured URL must not
+    // load as if its keys were checked.
+    url.error("jwks.url is not available in this build; use jwks.file");
     if (auto v = url.non_empty_text()) {
       // SECURITY: keys fetched in clear text could be replaced on the way.
       if (!v->starts_with("https://")) {

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "metrics/registry.h"
 #include "net/admin_server.h"
+#include "net/blocking_pool.h"
 #include "net/tls_context.h"
 #include "net/worker.h"
 #include "proxy/runtime.h"
@@ -60,6 +61,8 @@ core::Result<TlsContexts> make_tls_contexts(const proxy::Runtime& rt) {
 
 struct Server::Impl {
   metrics::Registry metrics;
+  /// Two hashing threads: enough for bcrypt at human login rates, never all the cores.
+  BlockingPool blocking{2};
   std::shared_ptr<const proxy::Runtime> runtime;
   TlsContexts tls;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -98,7 +101,7 @@ core::Result<std::unique_ptr<Server>> Server::create(config::Config config) {
   if (!tls) return std::unexpected(tls.error());
   impl.tls = std::move(*tls);
   for (int i = 0; i < workers; ++i) {
-    auto w = std::make_unique<Worker>(i, impl.runtime, impl.tls);
+    auto w = std::make_unique<Worker>(i, impl.runtime, impl.tls, impl.blocking);
     if (auto ok = w->open_acceptors(impl.ports); !ok) return std::unexpected(ok.error());
     impl.workers.push_back(std::move(w));
   }
@@ -145,6 +148,8 @@ int Server::run() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // Hashing jobs refer to their requests' coroutines: finish them before the workers go.
+  impl.blocking.stop();
   for (auto& w : impl.workers) w->stop();
   for (auto& t : threads) t.join();
   if (impl.admin) impl.admin->stop();

@@ -31,8 +31,9 @@ struct Worker::Acceptor {
   const ClientAuth* client_auth;  ///< nullptr = no client certificates on this listener
 };
 
-Worker::Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls)
-    : id_(id), runtime_(std::move(runtime)), tls_(tls) {
+Worker::Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls,
+               proxy::BlockingRunner& blocking)
+    : id_(id), runtime_(std::move(runtime)), tls_(tls), blocking_(blocking) {
   std::vector<asio::ssl::context*> upstream_tls;
   for (const auto& c : tls_.upstreams) upstream_tls.push_back(c.get());
   pool_ = std::make_unique<UpstreamPool>(io_, *runtime_, upstream_tls);
@@ -123,6 +124,7 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, Acceptor& ac
   ctx.runtime = runtime_;
   ctx.listener = &listener;
   ctx.dialer = pool_.get();
+  ctx.blocking = &blocking_;
   ctx.draining = &draining_;
   error_code ec;
   const auto remote = socket.remote_endpoint(ec);

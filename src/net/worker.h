@@ -27,7 +27,8 @@ struct TlsContexts {
 
 class Worker {
  public:
-  Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls);
+  Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsContexts& tls,
+         proxy::BlockingRunner& blocking);
   ~Worker();
 
   /// Binds this worker's acceptors (SO_REUSEPORT). `ports[i]` is the port of listener i: 0 the
@@ -56,6 +57,7 @@ class Worker {
   boost::asio::io_context io_{1};
   std::shared_ptr<const proxy::Runtime> runtime_;
   const TlsContexts& tls_;
+  proxy::BlockingRunner& blocking_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<UpstreamPool> pool_;
   struct LiveSession {

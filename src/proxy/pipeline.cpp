@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/request_id.h"
 #include "explain/render.h"
+#include "proxy/authn_stage.h"
 #include "proxy/client_identity.h"
 #include "proxy/exchange_io.h"
 #include "proxy/header_rules.h"
@@ -110,20 +111,20 @@ class Exchange {
     route_ = &listener_.routes[static_cast<std::size_t>(index)];
     record_.route = route_->config->name;
 
-    // authn: the listener's client-certificate verdict ("mtls"); the other authenticator types
-    // are refused by the config loader in this build, so no other name can reach this point.
-    if (auto denial = authenticate()) {
-      co_return co_await deny(std::move(*denial), !body_complete());
-    }
+    // authn
+    auto authn = co_await run_authn_stage(ctx_, *route_, head.headers);
+    if (authn.denial) co_return co_await deny(std::move(*authn.denial), !body_complete());
+    identity_ = std::move(authn.identity);
+    record_.auth_method = identity_.method;
+    record_.user = identity_.user;
 
     // authz
     const auto decision = route_->policy.evaluate({identity_, ctx_.peer, head.method});
     if (!decision.allow) {
-      co_return co_await deny(
-          core::make_denial(DenialCode::AuthzDenied, "route \"" + route_->config->name +
-                                                         "\": rule " + decision.rule + ": " +
-                                                         decision.reason),
-          !body_complete());
+      co_return co_await deny(core::make_denial(DenialCode::AuthzDenied,
+                                                "route \"" + route_->config->name + "\": rule " +
+                                                    decision.rule + ": " + decision.reason),
+                              !body_complete());
     }
 
     // body limit known up front
@@ -136,35 +137,6 @@ class Exchange {
     }
 
     co_return co_await forward();
-  }
-
-  /// The authn stage for client certificates. `require` and `require_handshake` listeners need a
-  /// valid certificate on every route; `request` listeners only on routes that list "mtls".
-  std::optional<core::Denial> authenticate() {
-    if (listener_.client_auth == config::ClientAuthMode::Off) return std::nullopt;
-    if (!ctx_.client_cert) {
-      // SECURITY: a listener with client_auth always has a verdict; if it is missing, deny.
-      core::Denial denial =
-          core::make_denial(DenialCode::MtlsCertInvalid, "no client-certificate verdict");
-      denial.status = listener_.client_auth_denial_status;
-      return denial;
-    }
-    const pki::Verdict& verdict = *ctx_.client_cert;
-    const auto& authn = route_->config->authn;
-    const bool required = listener_.client_auth != config::ClientAuthMode::Request ||
-                          std::find(authn.begin(), authn.end(), "mtls") != authn.end();
-    if (verdict.ok()) {
-      identity_ = identity_from_certificate(verdict, ctx_.client_cert_pem);
-      record_.auth_method = identity_.method;
-      record_.user = identity_.user;
-      return std::nullopt;
-    }
-    if (!required) return std::nullopt;
-    // SECURITY: no certificate, or one that failed verification, never reaches the upstream.
-    core::Denial denial =
-        core::make_denial(verdict.code.value_or(DenialCode::MtlsCertInvalid), verdict.detail());
-    denial.status = listener_.client_auth_denial_status;
-    return denial;
   }
 
   /// Reads until the end of the header block is buffered. Returns its length; 0 when a denial

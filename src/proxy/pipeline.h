@@ -9,6 +9,7 @@
 
 #include "core/ip_network.h"
 #include "pki/verdict.h"
+#include "proxy/blocking.h"
 #include "proxy/runtime.h"
 #include "proxy/transport.h"
 #include "proxy/upstream_dialer.h"
@@ -26,8 +27,9 @@ struct ConnectionContext {
   std::shared_ptr<const pki::Verdict> client_cert;
   std::string client_cert_pem;  ///< the presented leaf, when a route sends it upstream
   UpstreamDialer* dialer = nullptr;
-  const bool* draining = nullptr;  ///< set by the worker on shutdown: finish, then close
-  bool idle = false;               ///< true while waiting for the next request (closable)
+  BlockingRunner* blocking = nullptr;  ///< for password hashing and credential-file reloads
+  const bool* draining = nullptr;      ///< set by the worker on shutdown: finish, then close
+  bool idle = false;                   ///< true while waiting for the next request (closable)
 };
 
 /// Serves requests until the client closes, an error closes the connection, or draining.

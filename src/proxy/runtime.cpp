@@ -23,8 +23,10 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
                                                            metrics::Registry& metrics) {
   auto log = AccessLog::open(config.log);
   if (!log) return std::unexpected(log.error());
-  auto rt =
-      std::make_shared<Runtime>(Runtime{std::move(config), {}, {}, &metrics, std::move(*log)});
+  auto authenticators = AuthenticatorSet::build(config);
+  if (!authenticators) return std::unexpected(authenticators.error());
+  auto rt = std::make_shared<Runtime>(
+      Runtime{std::move(config), {}, {}, &metrics, std::move(*log), std::move(*authenticators)});
   std::vector<std::string> names;
   for (const auto& [name, up] : rt->config.upstreams) {
     names.push_back(name);
@@ -50,9 +52,13 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
         return core::fail("unknown upstream \"" + rc.upstream + "\"", rc.origin.path + ".upstream",
                           rc.origin.line);
       }
-      lr.routes.push_back(
-          RouteRuntime{&rc, index, metrics.route(lc.name, rc.name),
-                       authz::Policy::compile(rc.authz, !rc.authn.empty(), rc.origin)});
+      auto authn = rt->authenticators->route_list(rc.authn);
+      if (!authn) {
+        return core::fail(authn.error().message, rc.origin.path + ".authn", rc.origin.line);
+      }
+      lr.routes.push_back(RouteRuntime{
+          &rc, index, metrics.route(lc.name, rc.name),
+          authz::Policy::compile(rc.authz, !rc.authn.empty(), rc.origin), std::move(*authn)});
     }
     rt->listeners.push_back(std::move(lr));
   }

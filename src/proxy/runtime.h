@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "metrics/registry.h"
 #include "proxy/access_log.h"
+#include "proxy/authenticators.h"
 #include "proxy/header_rules.h"
 #include "route/router.h"
 
@@ -21,7 +22,8 @@ struct RouteRuntime {
   const config::RouteConfig* config = nullptr;
   std::size_t upstream_index = 0;
   metrics::RouteCounters* counters = nullptr;
-  authz::Policy policy;  ///< compiled routes[].authz
+  authz::Policy policy;                   ///< compiled routes[].authz
+  std::vector<RouteAuthenticator> authn;  ///< routes[].authn, in order
 };
 
 struct ListenerRuntime {
@@ -44,6 +46,7 @@ struct Runtime {
   std::vector<ListenerRuntime> listeners;                ///< same order as config.listeners
   metrics::Registry* metrics = nullptr;                  ///< outlives every runtime
   AccessLog access_log;
+  std::shared_ptr<AuthenticatorSet> authenticators;
 };
 
 /// Builds the snapshot. `metrics` must outlive it.

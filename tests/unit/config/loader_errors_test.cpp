@@ -534,11 +534,11 @@ TEST_F(LoaderErrorTest, AuthenticatorTypes) {
   EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
 authenticators:
   users:
-    type: basic
-    htpasswd: users.htpasswd
+    type: external
+    url: https://auth.internal/check
 )",
                       "authenticators.users.type", 4,
-                      "authenticator type \"basic\" is not available in this build");
+                      "authenticator type \"external\" is not available in this build");
   EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
 authenticators:
   users: { type: ldap }
@@ -561,6 +561,62 @@ authenticators:
                       "verdict");
 }
 
+TEST_F(LoaderErrorTest, BasicAndJwtSettings) {
+  const core::Error missing = error_of(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  users:
+    type: basic
+    htpasswd: users.htpasswd
+)");
+  EXPECT_EQ(missing.where, "authenticators.users.htpasswd");
+  EXPECT_EQ(missing.line, 5);
+  EXPECT_NE(missing.message.find("users.htpasswd\": No such file or directory"), std::string::npos)
+      << missing.message;
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  users:
+    type: basic
+    htpasswd: server.key
+    lockout: { failures: 0 }
+)",
+                      "authenticators.users.lockout.failures", 6,
+                      "must be between 1 and 1000, got 0");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  tokens:
+    type: jwt
+    issuer: https://idp/
+    audiences: [api]
+    jwks: { file: ca.pem }
+    algorithms: [none]
+)",
+                      "authenticators.tokens.algorithms[0]", 8,
+                      "unsupported algorithm \"none\" (expected: RS256, RS384, RS512, PS256, "
+                      "PS384, PS512, ES256, ES384, EdDSA, HS256, HS384, HS512)");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  tokens:
+    type: jwt
+    issuer: https://idp/
+    audiences: [api]
+    jwks: { url: "https://idp/keys" }
+    algorithms: [RS256]
+)",
+                      "authenticators.tokens.jwks.url", 7,
+                      "jwks.url is not available in this build; use jwks.file");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  tokens:
+    type: jwt
+    issuer: https://idp/
+    audiences: [api]
+    jwks: { file: ca.pem, url: "https://idp/keys" }
+    algorithms: [RS256]
+)",
+                      "authenticators.tokens.jwks", 7,
+                      "exactly one of \"file\" and \"url\" is required");
+}
+
 TEST_F(LoaderErrorTest, RouteNamingAnUnavailableAuthenticatorReportsTheAuthenticator) {
   EXPECT_CONFIG_ERROR(R"(listeners:
   - name: public
@@ -568,11 +624,11 @@ TEST_F(LoaderErrorTest, RouteNamingAnUnavailableAuthenticatorReportsTheAuthentic
     routes:
       - { name: api, authn: [tokens], upstream: app }
 authenticators:
-  tokens: { type: jwt, issuer: "https://idp.example.com/" }
+  tokens: { type: external, url: "https://auth.internal/" }
 upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
 )",
                       "authenticators.tokens.type", 7,
-                      "authenticator type \"jwt\" is not available in this build");
+                      "authenticator type \"external\" is not available in this build");
 }
 
 TEST_F(LoaderErrorTest, ListenerAddressMustBeAnIpLiteral) {

@@ -1,0 +1,187 @@
+// Authenticator dispatch: mtls verdicts, Basic (hashing on the blocking pool), JWT (key file
+// re-read on an unknown kid), ambiguity across Basic authenticators, and the 401 discipline.
+#include "proxy/authn_stage.h"
+
+#include <chrono>
+
+#include "proxy/client_identity.h"
+
+namespace portcullis::proxy {
+namespace {
+
+using core::DenialCode;
+using Kind = RouteAuthenticator::Kind;
+
+core::Denial mtls_denial(const ListenerRuntime& listener, DenialCode code, std::string detail) {
+  core::Denial d = core::make_denial(code, std::move(detail));
+  d.status = listener.client_auth_denial_status;
+  return d;
+}
+
+/// The verdict of the listener as an authenticator outcome.
+authn::Outcome mtls_outcome(const ConnectionContext& ctx) {
+  const ListenerRuntime& listener = *ctx.listener;
+  if (listener.client_auth == config::ClientAuthMode::Off || !ctx.client_cert) {
+    // SECURITY: "mtls" on a listener without a verdict authenticates nobody.
+    return authn::Rejected{mtls_denial(listener, DenialCode::MtlsCertInvalid,
+                                       "no client-certificate verdict on this listener")};
+  }
+  const pki::Verdict& v = *ctx.client_cert;
+  if (v.ok()) return authn::Authenticated{identity_from_certificate(v, ctx.client_cert_pem)};
+  if (v.outcome == pki::Verdict::Outcome::None) return authn::NotPresent{};
+  return authn::Rejected{
+      mtls_denial(listener, v.code.value_or(DenialCode::MtlsCertInvalid), v.detail())};
+}
+
+awaitable<authn::Outcome> basic_outcome(const ConnectionContext& ctx,
+                                        authn::BasicAuthenticator& basic,
+                                        std::string_view authorization) {
+  auto parsed = basic.parse(authorization);
+  if (auto* np = std::get_if<authn::NotPresent>(&parsed)) co_return *np;
+  if (auto* rj = std::get_if<authn::Rejected>(&parsed)) co_return *rj;
+  const auto& credentials = std::get<authn::BasicCredentials>(parsed);
+  const auto now = std::chrono::steady_clock::now();
+  if (auto fast = basic.verify_fast(credentials, ctx.peer, now)) co_return *fast;
+  // SECURITY: hashing is slow on purpose; it never runs on an I/O thread.
+  authn::Outcome result = authn::NotPresent{};
+  co_await ctx.blocking->run([&] { result = basic.verify(credentials, ctx.peer, now); });
+  co_return result;
+}
+
+awaitable<authn::Outcome> jwt_outcome(const ConnectionContext& ctx, JwtEntry& jwt,
+                                      std::string_view authorization) {
+  auto outcome = jwt.verifier->authenticate(authorization, std::chrono::system_clock::now());
+  if (!authn::JwtAuthenticator::needs_key_refresh(outcome) || !jwt.jwks_file) co_return outcome;
+  // An unknown kid may mean the keys rotated: re-read the JWKS file (at most once per
+  // refresh_interval) off the I/O thread and try once more.
+  bool reloaded = false;
+  co_await ctx.blocking->run(
+      [&] { reloaded = jwt.jwks_file->refresh(std::chrono::steady_clock::now()); });
+  if (!reloaded) co_return outcome;
+  jwt.verifier->set_keys(jwt.jwks_file->current()->keys());
+  co_return jwt.verifier->authenticate(authorization, std::chrono::system_clock::now());
+}
+
+std::string scheme_of(std::string_view authorization) {
+  const auto space = authorization.find(' ');
+  return std::string(authorization.substr(0, space));
+}
+
+}  // namespace
+
+awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const RouteRuntime& route,
+                                       const HeaderList& headers) {
+  const ListenerRuntime& listener = *ctx.listener;
+  AuthnResult result;
+  // 1. The listener's requirement: require / require_handshake need a valid certificate on
+  //    every route, whatever the route's own list says.
+  if (listener.client_auth != config::ClientAuthMode::Off) {
+    if (!ctx.client_cert) {
+      // SECURITY: a listener with client_auth always has a verdict; if it is missing, deny.
+      result.denial =
+          mtls_denial(listener, DenialCode::MtlsCertInvalid, "no client-certificate verdict");
+      co_return result;
+    }
+    const pki::Verdict& v = *ctx.client_cert;
+    if (listener.client_auth != config::ClientAuthMode::Request && !v.ok()) {
+      result.denial =
+          mtls_denial(listener, v.code.value_or(DenialCode::MtlsCertInvalid), v.detail());
+      co_return result;
+    }
+    // A verified certificate is the identity of an anonymous route (facts for rules and logs).
+    if (v.ok() && route.authn.empty()) {
+      result.identity = identity_from_certificate(v, ctx.client_cert_pem);
+    }
+  }
+  if (route.authn.empty()) co_return result;
+
+  // 2. The route's authenticators, in order.
+  if (headers.count("authorization") > 1) {
+    result.denial =
+        core::make_denial(DenialCode::RequestMalformed, "more than one Authorization header");
+    co_return result;
+  }
+  const std::string_view authorization = headers.get("authorization").value_or("");
+  for (const RouteAuthenticator& entry : route.authn) {
+    authn::Outcome outcome = authn::NotPresent{};
+    switch (entry.kind) {
+      case Kind::Mtls:
+        outcome = mtls_outcome(ctx);
+        break;
+      case Kind::Basic:
+        outcome = co_await basic_outcome(ctx, *entry.basic, authorization);
+        break;
+      case Kind::Jwt:
+        outcome = co_await jwt_outcome(ctx, *entry.jwt, authorization);
+        break;
+    }
+    if (auto* rejected = std::get_if<authn::Rejected>(&outcome)) {
+      result.denial = std::move(rejected->denial);
+      co_return result;
+    }
+    if (auto* ok = std::get_if<authn::Authenticated>(&outcome)) {
+      // The same user name in another Basic authenticator of this route (one person imported
+      // twice) is ambiguous: deny rather than guess which account was meant.
+      if (entry.kind == Kind::Basic) {
+        for (const RouteAuthenticator& other : route.authn) {
+          if (&other == &entry || other.kind != Kind::Basic) continue;
+          if (other.basic->has_user(ok->identity.user)) {
+            core::Denial d =
+                core::make_denial(DenialCode::IdentityAmbiguous,
+                                  "user \"" + ok->identity.user + "\" exists in authenticators \"" +
+                                      entry.name + "\" and \"" + other.name + "\" of this route");
+            d.headers.emplace_back("WWW-Authenticate", entry.basic->challenge());
+            result.denial = std::move(d);
+            co_return result;
+          }
+        }
+      }
+      result.identity = std::move(ok->identity);
+      co_return result;
+    }
+  }
+
+  // 3. Nothing present: 401 with one challenge per scheme the route accepts.
+  std::vector<std::string> schemes;
+  std::vector<std::string> challenges;
+  bool mtls_only = true;
+  for (const RouteAuthenticator& entry : route.authn) {
+    if (entry.kind == Kind::Basic) {
+      schemes.push_back("Basic");
+      challenges.push_back(entry.basic->challenge());
+      mtls_only = false;
+    } else if (entry.kind == Kind::Jwt) {
+      schemes.push_back("Bearer");
+      challenges.push_back(entry.jwt->verifier->challenge());
+      mtls_only = false;
+    }
+  }
+  if (mtls_only) {
+    // Only a client certificate would do, and none was sent.
+    const auto& missing = *ctx.client_cert;
+    result.denial = mtls_denial(listener, DenialCode::MtlsCertMissing, missing.detail());
+    co_return result;
+  }
+  std::string accepted;
+  for (const auto& s : schemes) {
+    if (accepted.find(s) != std::string::npos) continue;
+    if (!accepted.empty()) accepted += ", ";
+    accepted += s;
+  }
+  bool with_certificate = false;
+  for (const auto& e : route.authn) with_certificate = with_certificate || e.kind == Kind::Mtls;
+  if (with_certificate) accepted += ", or a client certificate";
+  core::Denial d =
+      authorization.empty()
+          ? core::make_denial(DenialCode::AuthnRequired,
+                              "route \"" + route.config->name + "\" accepts " + accepted)
+          : core::make_denial(DenialCode::AuthnSchemeNotAccepted,
+                              "the request used the \"" + scheme_of(authorization) +
+                                  "\" scheme; route \"" + route.config->name + "\" accepts " +
+                                  accepted);
+  for (auto& c : challenges) d.headers.emplace_back("WWW-Authenticate", std::move(c));
+  result.denial = std::move(d);
+  co_return result;
+}
+
+}  // namespace portcullis::proxy
