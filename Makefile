@@ -1,10 +1,11 @@
 # Portcullis developer entry points. `make run` and `make test` are the README's quick start.
 BUILD_RELEASE := build/release
 BUILD_TEST    := build/test
+BUILD_BENCH   := build/bench
 CMAKE_GEN     := -G Ninja
 PORT          ?= 8443
 
-.PHONY: deps build build-test run test docs format clean
+.PHONY: deps build build-test run test conformance bench-micro docs format clean
 
 deps:
 	scripts/install-deps
@@ -23,6 +24,20 @@ run: build
 
 test: build-test
 	cd $(BUILD_TEST) && ctest --output-on-failure --timeout 600
+
+# The full x509-limbo client subset through `portcullis verify`, with the gateway's settings and
+# with --strict (`make test` runs a fast sample). Results: docs/conformance.md.
+conformance: build-test
+	/usr/bin/python3 tests/conformance/run_limbo.py --bin $(BUILD_TEST)/portcullis
+	/usr/bin/python3 tests/conformance/run_limbo.py --bin $(BUILD_TEST)/portcullis --strict
+
+# Micro-benchmarks (Google Benchmark, Release, never part of `make test`): JWT verification per
+# algorithm. Extra flags: make bench-micro BENCH_ARGS=--benchmark_filter=ES256
+bench-micro: deps
+	cmake -S . -B $(BUILD_BENCH) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DPORTCULLIS_BENCH=ON \
+	  -DPORTCULLIS_TESTS=OFF
+	cmake --build $(BUILD_BENCH) --target portcullis_bench_jwt
+	$(BUILD_BENCH)/bench/portcullis_bench_jwt $(BENCH_ARGS)
 
 docs: build
 	$(BUILD_RELEASE)/portcullis denials --markdown > docs/denials.md

@@ -6,6 +6,8 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
+#include "core/log.h"
+#include "diag/startup_warnings.h"
 #include "net/server.h"
 
 namespace portcullis::cli {
@@ -20,11 +22,13 @@ Command add_run_command(CLI::App& app) {
                      print_error(config.error().to_string());
                      return 2;
                    }
+                   const auto warnings = diag::startup_warnings(*config);
                    auto server = net::Server::create(std::move(*config));
                    if (!server) {
                      print_error(server.error().to_string());
                      return 2;
                    }
+                   for (const std::string& w : warnings) core::log(core::LogLevel::Warn, "{}", w);
                    return (*server)->run();
                  }};
 }
@@ -57,6 +61,7 @@ Command add_check_config_command(CLI::App& app) {
                        out["listeners"] = config->listeners.size();
                        out["routes"] = routes;
                        out["upstreams"] = config->upstreams.size();
+                       out["warnings"] = diag::startup_warnings(*config);
                      }
                      std::cout << out.dump(2) << "\n";
                    } else if (!verdict) {
@@ -67,6 +72,9 @@ Command add_check_config_command(CLI::App& app) {
                      std::cout << *file << ": configuration OK (" << config->listeners.size()
                                << " listeners, " << routes << " routes, "
                                << config->upstreams.size() << " upstreams)\n";
+                     for (const std::string& w : diag::startup_warnings(*config)) {
+                       std::cerr << "portcullis: warning: " << w << "\n";
+                     }
                    }
                    return verdict ? 0 : 1;
                  }};

@@ -21,6 +21,9 @@ Command add_check_config_command(CLI::App& app);
 Command add_echo_command(CLI::App& app);
 Command add_demo_command(CLI::App& app);
 Command add_denials_command(CLI::App& app);
+Command add_check_bundle_command(CLI::App& app);
+Command add_verify_command(CLI::App& app);
+Command add_inspect_command(CLI::App& app);
 
 /// Prints "portcullis: <message>" to stderr.
 void print_error(const std::string& message);

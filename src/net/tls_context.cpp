@@ -1,6 +1,8 @@
 // Server and upstream TLS context construction on top of pki/ loaders.
 #include "net/tls_context.h"
 
+#include "diag/bundle_checks.h"
+#include "diag/server_chain.h"
 #include "pki/cert_files.h"
 #include "pki/openssl_ptr.h"
 
@@ -36,6 +38,19 @@ core::Result<std::unique_ptr<ssl::context>> make_server_context(
         at(tls.key.origin, "the key does not match the first certificate of \"" + tls.cert.path +
                                "\" (" + pki::summarize(certs->front().get()).subject + ")"));
   }
+  // SECURITY: a chain out of order or with a gap fails every client that cannot repair it;
+  // refuse to start. (Warnings, such as a leaf-only file: diag::startup_warnings.)
+  if (auto chain = diag::check_server_chain(*certs, tls.cert.path); !chain) {
+    return std::unexpected(at(tls.cert.origin, chain.error().message));
+  }
+  if (tls.client_auth && tls.client_auth->mode != config::ClientAuthMode::Off &&
+      tls.client_auth->trusted_ca) {
+    // SECURITY: the check-bundle errors refuse a trust bundle before TrustStore::load.
+    const config::FileRef& ca = *tls.client_auth->trusted_ca;
+    if (auto checked = diag::check_trust_bundle_for_loading(ca.path); !checked) {
+      return std::unexpected(at(ca.origin, checked.error().message));
+    }
+  }
   auto ctx = base_context(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   if (SSL_CTX_use_certificate(native, certs->front().get()) != 1 ||
@@ -64,6 +79,10 @@ core::Result<std::unique_ptr<ssl::context>> make_upstream_context(
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
   if (tls.ca) {
+    // SECURITY: the upstream trust bundle gets the check-bundle errors too.
+    if (auto checked = diag::check_trust_bundle_for_loading(tls.ca->path); !checked) {
+      return std::unexpected(at(tls.ca->origin, checked.error().message));
+    }
     auto certs = pki::load_certificates(tls.ca->path);
     if (!certs) return std::unexpected(at(tls.ca->origin, certs.error().message));
     X509_STORE* store = SSL_CTX_get_cert_store(native);

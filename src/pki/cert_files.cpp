@@ -428,7 +428,6 @@ std::string object_text(const ASN1_OBJECT* obj, bool prefer_short_name) {
              : std::string();
 }
 
-
 // ---------------------------------------------------------------------------------------------
 
 Result<std::vector<X509Ptr>> parse_certificates(std::string_view pem, const std::string& name) {

@@ -303,7 +303,11 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
   // issuer (as nginx's ssl_crl); a missing or expired CRL fails, explained.
   if (store.has_crls()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
   X509_VERIFY_PARAM_set_flags(param, flags);
-  X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  if (policy.allow_partial_chain) {
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  } else {
+    X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  }
   const int max_depth = std::clamp(policy.max_depth, 0, kMaxVerifyDepth);
   X509_VERIFY_PARAM_set_depth(param, max_depth);
   // Level 2 (112 bits): RSA >= 2048, no SHA-1 signatures; what Debian's OpenSSL defaults to.

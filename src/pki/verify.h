@@ -32,8 +32,14 @@ struct VerifyPolicy {
   /// Verification time; nullopt = now.
   std::optional<std::chrono::system_clock::time_point> at;
   /// X509_V_FLAG_X509_STRICT (RFC 5280 conformance checks: critical basicConstraints and
-  /// keyUsage on CAs, key identifiers, ...). Off only for diagnostics.
+  /// keyUsage on CAs, key identifiers, ...). The gateway turns it off to accept what nginx and
+  /// HAProxy accept; `portcullis verify --strict` turns it on.
   bool x509_strict = true;
+  /// X509_V_FLAG_PARTIAL_CHAIN: a trusted certificate that is not a self-signed root may end a
+  /// chain. Diagnostics only (`portcullis verify --partial-chain`, the conformance runner's
+  /// OpenSSL-comparable mode). SECURITY: the gateway never sets it: a leaf placed in trusted_ca
+  /// must not become a trust anchor.
+  bool allow_partial_chain = false;
   /// Also fill Verdict::presented and Verdict::chain on success (`portcullis verify`); the
   /// gateway leaves this off: a success needs only the leaf's facts.
   bool evidence_on_success = false;

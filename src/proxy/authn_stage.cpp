@@ -2,6 +2,7 @@
 // re-read on an unknown kid), ambiguity across Basic authenticators, and the 401 discipline.
 #include "proxy/authn_stage.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "proxy/client_identity.h"
@@ -33,19 +34,48 @@ authn::Outcome mtls_outcome(const ConnectionContext& ctx) {
       mtls_denial(listener, v.code.value_or(DenialCode::MtlsCertInvalid), v.detail())};
 }
 
+/// All Basic authenticators of a route answer one Authorization header together, like Apache's
+/// provider list: the one file that knows the user verifies the password; a user found in
+/// several files is ambiguous (denied once the password matched, so the answer never tells a
+/// guesser that a name exists); a user found nowhere is verified against a dummy hash.
 awaitable<authn::Outcome> basic_outcome(const ConnectionContext& ctx,
-                                        authn::BasicAuthenticator& basic,
+                                        const std::vector<const RouteAuthenticator*>& basics,
                                         std::string_view authorization) {
-  auto parsed = basic.parse(authorization);
+  auto parsed = basics.front()->basic->parse(authorization);
   if (auto* np = std::get_if<authn::NotPresent>(&parsed)) co_return *np;
   if (auto* rj = std::get_if<authn::Rejected>(&parsed)) co_return *rj;
   const auto& credentials = std::get<authn::BasicCredentials>(parsed);
+  std::vector<const RouteAuthenticator*> owners;
+  for (const auto* b : basics) {
+    if (b->basic->has_user(credentials.user)) owners.push_back(b);
+  }
+  if (owners.empty()) owners.push_back(basics.front());
   const auto now = std::chrono::steady_clock::now();
-  if (auto fast = basic.verify_fast(credentials, ctx.peer, now)) co_return *fast;
-  // SECURITY: hashing is slow on purpose; it never runs on an I/O thread.
-  authn::Outcome result = authn::NotPresent{};
-  co_await ctx.blocking->run([&] { result = basic.verify(credentials, ctx.peer, now); });
-  co_return result;
+  std::vector<authn::Outcome> results;
+  for (const auto* owner : owners) {
+    if (auto fast = owner->basic->verify_fast(credentials, ctx.peer, now)) {
+      results.push_back(std::move(*fast));
+      continue;
+    }
+    // SECURITY: hashing is slow on purpose; it never runs on an I/O thread.
+    authn::Outcome result = authn::NotPresent{};
+    co_await ctx.blocking->run([&] { result = owner->basic->verify(credentials, ctx.peer, now); });
+    results.push_back(std::move(result));
+  }
+  if (owners.size() > 1) {
+    const bool matched = std::any_of(results.begin(), results.end(), [](const auto& r) {
+      return std::holds_alternative<authn::Authenticated>(r);
+    });
+    if (matched) {
+      core::Denial d = core::make_denial(DenialCode::IdentityAmbiguous,
+                                         "user \"" + credentials.user +
+                                             "\" exists in authenticators \"" + owners[0]->name +
+                                             "\" and \"" + owners[1]->name + "\" of this route");
+      d.headers.emplace_back("WWW-Authenticate", owners[0]->basic->challenge());
+      co_return authn::Rejected{std::move(d)};
+    }
+  }
+  co_return std::move(results.front());
 }
 
 awaitable<authn::Outcome> jwt_outcome(const ConnectionContext& ctx, JwtEntry& jwt,
@@ -102,6 +132,11 @@ awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const Route
     co_return result;
   }
   const std::string_view authorization = headers.get("authorization").value_or("");
+  std::vector<const RouteAuthenticator*> basics;
+  for (const RouteAuthenticator& entry : route.authn) {
+    if (entry.kind == Kind::Basic) basics.push_back(&entry);
+  }
+  bool basic_done = false;
   for (const RouteAuthenticator& entry : route.authn) {
     authn::Outcome outcome = authn::NotPresent{};
     switch (entry.kind) {
@@ -109,7 +144,9 @@ awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const Route
         outcome = mtls_outcome(ctx);
         break;
       case Kind::Basic:
-        outcome = co_await basic_outcome(ctx, *entry.basic, authorization);
+        if (basic_done) continue;  // the Basic authenticators answered together
+        basic_done = true;
+        outcome = co_await basic_outcome(ctx, basics, authorization);
         break;
       case Kind::Jwt:
         outcome = co_await jwt_outcome(ctx, *entry.jwt, authorization);
@@ -120,22 +157,6 @@ awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const Route
       co_return result;
     }
     if (auto* ok = std::get_if<authn::Authenticated>(&outcome)) {
-      // The same user name in another Basic authenticator of this route (one person imported
-      // twice) is ambiguous: deny rather than guess which account was meant.
-      if (entry.kind == Kind::Basic) {
-        for (const RouteAuthenticator& other : route.authn) {
-          if (&other == &entry || other.kind != Kind::Basic) continue;
-          if (other.basic->has_user(ok->identity.user)) {
-            core::Denial d =
-                core::make_denial(DenialCode::IdentityAmbiguous,
-                                  "user \"" + ok->identity.user + "\" exists in authenticators \"" +
-                                      entry.name + "\" and \"" + other.name + "\" of this route");
-            d.headers.emplace_back("WWW-Authenticate", entry.basic->challenge());
-            result.denial = std::move(d);
-            co_return result;
-          }
-        }
-      }
       result.identity = std::move(ok->identity);
       co_return result;
     }

@@ -220,6 +220,10 @@ class Exchange {
     out.headers.set("X-Request-Id", record_.request_id);
     add_identity_headers(out.headers, route_->config->identity_headers, identity_,
                          ctx_.client_cert.get());
+    // SECURITY: a password or token the gateway consumed is not the upstream's business (Envoy's
+    // jwt_authn does the same); identity travels in the identity headers instead.
+    if (identity_.method == "basic" || identity_.method == "jwt")
+      out.headers.remove("authorization");
     out.framing = head.framing;
     out.content_length = head.content_length;
     const std::string out_head = serialize_request_head(out);

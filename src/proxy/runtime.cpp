@@ -2,8 +2,35 @@
 // anything up by string.
 #include "proxy/runtime.h"
 
+#include "core/log.h"
+
 namespace portcullis::proxy {
 namespace {
+
+/// One user in several Basic authenticators of a route is denied as identity.ambiguous at
+/// request time; say so at load, naming both places.
+void warn_ambiguous_users(const config::RouteConfig& route,
+                          const std::vector<RouteAuthenticator>& authn) {
+  std::vector<const RouteAuthenticator*> basics;
+  for (const auto& a : authn) {
+    if (a.kind == RouteAuthenticator::Kind::Basic) basics.push_back(&a);
+  }
+  for (std::size_t i = 0; i < basics.size(); ++i) {
+    const auto file_i = basics[i]->basic->htpasswd().current();
+    for (std::size_t j = i + 1; j < basics.size(); ++j) {
+      const auto file_j = basics[j]->basic->htpasswd().current();
+      for (const auto& entry : file_i->entries()) {
+        if (!file_j->has_user(entry.user)) continue;
+        core::log(core::LogLevel::Warn,
+                  "{}: user \"{}\" is defined in authenticators \"{}\" ({} line {}) and \"{}\" "
+                  "({}): requests as this user are denied with identity.ambiguous",
+                  route.origin.path + ".authn", entry.user, basics[i]->name,
+                  basics[i]->basic->htpasswd().path(), entry.line, basics[j]->name,
+                  basics[j]->basic->htpasswd().path());
+      }
+    }
+  }
+}
 
 std::vector<std::string> identity_header_names(const config::ListenerConfig& listener) {
   std::vector<std::string> names;
@@ -56,6 +83,7 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
       if (!authn) {
         return core::fail(authn.error().message, rc.origin.path + ".authn", rc.origin.line);
       }
+      warn_ambiguous_users(rc, *authn);
       lr.routes.push_back(RouteRuntime{
           &rc, index, metrics.route(lc.name, rc.name),
           authz::Policy::compile(rc.authz, !rc.authn.empty(), rc.origin), std::move(*authn)});

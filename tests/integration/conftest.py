@@ -891,3 +891,91 @@ def metric_value(text: str, name: str, labels: dict[str, str]) -> float:
         if line.startswith(f"{name}{{{want}}} "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# passwords and tokens: htpasswd lines made by the real tools (apache2-utils, openssl, whois,
+# argon2), and the JWT keys, JWKS files and tokens of tests/tools/make_test_tokens.cpp
+
+TEST_TOKENS_BIN = os.environ.get("PORTCULLIS_TEST_TOKENS",
+                                 str(Path(BIN).parent / "tests" / "portcullis_test_tokens"))
+
+# tool -> command printing the hash of the password (given on stdin or as the last argument)
+HASH_TOOLS = {
+    "htpasswd-B": lambda pw: ["htpasswd", "-nbB", "-C", "5", "u", pw],
+    "htpasswd-m": lambda pw: ["htpasswd", "-nbm", "u", pw],
+    "htpasswd-s": lambda pw: ["htpasswd", "-nbs", "u", pw],
+    "openssl-5": lambda pw: ["openssl", "passwd", "-5", pw],
+    "openssl-6": lambda pw: ["openssl", "passwd", "-6", pw],
+    "openssl-apr1": lambda pw: ["openssl", "passwd", "-apr1", pw],
+    "mkpasswd-sha512": lambda pw: ["mkpasswd", "-m", "sha-512", pw],
+    "mkpasswd-bcrypt": lambda pw: ["mkpasswd", "-m", "bcrypt", "-R", "5", pw],
+    "argon2id": lambda pw: ["argon2", os.urandom(8).hex(), "-id", "-t", "2", "-m", "12", "-p",
+                            "1", "-e"],
+}
+
+
+def tool_hash(tool: str, password: str) -> str:
+    """The hash `tool` makes for `password` (htpasswd's "u:" prefix removed)."""
+    cmd = HASH_TOOLS[tool](password)
+    result = subprocess.run(cmd, input=password.encode() if tool == "argon2id" else None,
+                            capture_output=True, timeout=30)
+    assert result.returncode == 0, (cmd, result.stderr)
+    out = result.stdout.decode().strip()
+    return out[2:] if out.startswith("u:") else out
+
+
+class JwtTokens:
+    """The generated JWT material: manifest.json's tokens (name -> token, code, user), the JWKS
+    files and the authenticator settings they were made for."""
+
+    def __init__(self, directory: Path):
+        self.dir = directory
+        self.manifest = json.loads((directory / "manifest.json").read_text())
+        self.tokens: dict[str, dict] = self.manifest["tokens"]
+
+    def path(self, name: str) -> str:
+        return str(self.dir / name)
+
+    def token(self, name: str) -> str:
+        return self.tokens[name]["token"]
+
+    def bearer(self, name: str) -> list[str]:
+        """curl arguments sending the token."""
+        return ["-H", f"Authorization: Bearer {self.token(name)}"]
+
+    def authenticator(self, jwks: str | None = None, **overrides) -> dict:
+        """A `type: jwt` authenticator for the tokens, with `jwks` (default: jwks.json here)."""
+        out = dict(self.manifest["authenticator"])
+        out["jwks"] = {"file": jwks or self.path(self.manifest["files"]["jwks"])}
+        out.update(overrides)
+        return out
+
+
+@pytest.fixture(scope="module")
+def jwt_tokens(tmp_path_factory) -> JwtTokens:
+    """Made per module: the tokens' times are relative to when the tool runs."""
+    deadline = time.monotonic() + 120
+    while not (os.path.isfile(TEST_TOKENS_BIN) and os.access(TEST_TOKENS_BIN, os.X_OK)):
+        if time.monotonic() >= deadline:
+            pytest.fail(f"portcullis_test_tokens not found at {TEST_TOKENS_BIN} "
+                        "(build it; set PORTCULLIS_TEST_TOKENS)")
+        time.sleep(1)
+    out = tmp_path_factory.mktemp("jwt-tokens")
+    result = subprocess.run([TEST_TOKENS_BIN, str(out)], capture_output=True, text=True,
+                            timeout=60, env=sanitizer_env())
+    assert result.returncode == 0, result.stderr
+    return JwtTokens(out)
+
+
+def problem_without_ids(resp: Response) -> dict:
+    """The problem+json body without the per-request `instance` (to compare two denials)."""
+    body = resp.json()
+    body.pop("instance", None)
+    return body
+
+
+def headers_without_ids(resp: Response) -> list[tuple[str, str]]:
+    """The response headers without those that differ per request (ids, dates)."""
+    return [(n.lower(), v) for n, v in resp.header_list
+            if n.lower() not in ("x-request-id", "date")]
