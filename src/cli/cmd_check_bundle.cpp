@@ -22,16 +22,6 @@ struct CheckBundleArgs {
   bool json = false;
 };
 
-int usage_error(const CheckBundleArgs& args, const std::string& message) {
-  if (args.json) {
-    std::cout
-        << nlohmann::ordered_json{{"file", args.file}, {"ok", false}, {"error", message}}.dump(2)
-        << "\n";
-  }
-  print_error(message);
-  return 2;
-}
-
 }  // namespace
 
 Command add_check_bundle_command(CLI::App& app) {
@@ -51,27 +41,27 @@ Command add_check_bundle_command(CLI::App& app) {
                   "File whose first line is the PKCS#12 password (otherwise: asked on the "
                   "terminal when needed)");
   cmd->add_flag("--json", args->json, "Report as JSON");
-  return Command{cmd, [args] {
-                   diag::BundleOptions options;
-                   options.one_root = args->one_root;
-                   if (!args->at.empty()) {
-                     auto at = diag::parse_time_arg(args->at);
-                     if (!at) return usage_error(*args, "--at: " + at.error().message);
-                     options.at = *at;
-                   }
-                   auto read = diag::cli_read_options(args->password_file.empty()
-                                                          ? std::nullopt
-                                                          : std::optional(args->password_file));
-                   if (!read) return usage_error(*args, read.error().message);
-                   auto report = diag::check_bundle_file(args->file, options, *read);
-                   if (!report) return usage_error(*args, report.error().message);
-                   if (args->json) {
-                     std::cout << diag::bundle_json(*report).dump(2) << "\n";
-                   } else {
-                     std::cout << diag::bundle_text(*report);
-                   }
-                   return report->error_count() > 0 ? 1 : 0;
-                 }};
+  return Command{
+      cmd, [args] {
+        diag::BundleOptions options;
+        options.one_root = args->one_root;
+        if (!args->at.empty()) {
+          auto at = diag::parse_time_arg(args->at);
+          if (!at) return file_usage_error(args->file, args->json, "--at: " + at.error().message);
+          options.at = *at;
+        }
+        auto read = diag::cli_read_options(
+            args->password_file.empty() ? std::nullopt : std::optional(args->password_file));
+        if (!read) return file_usage_error(args->file, args->json, read.error().message);
+        auto report = diag::check_bundle_file(args->file, options, *read);
+        if (!report) return file_usage_error(args->file, args->json, report.error().message);
+        if (args->json) {
+          std::cout << diag::bundle_json(*report).dump(2) << "\n";
+        } else {
+          std::cout << diag::bundle_text(*report);
+        }
+        return report->error_count() > 0 ? 1 : 0;
+      }};
 }
 
 }  // namespace portcullis::cli

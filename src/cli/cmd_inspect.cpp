@@ -21,16 +21,6 @@ struct InspectArgs {
   bool json = false;
 };
 
-int usage_error(const InspectArgs& args, const std::string& message) {
-  if (args.json) {
-    std::cout
-        << nlohmann::ordered_json{{"file", args.file}, {"ok", false}, {"error", message}}.dump(2)
-        << "\n";
-  }
-  print_error(message);
-  return 2;
-}
-
 }  // namespace
 
 Command add_inspect_command(CLI::App& app) {
@@ -47,26 +37,27 @@ Command add_inspect_command(CLI::App& app) {
                   "File whose first line is the PKCS#12 password (otherwise: asked on the "
                   "terminal when needed)");
   cmd->add_flag("--json", args->json, "Report as JSON");
-  return Command{cmd, [args] {
-                   std::optional<std::chrono::system_clock::time_point> at;
-                   if (!args->at.empty()) {
-                     auto parsed = diag::parse_time_arg(args->at);
-                     if (!parsed) return usage_error(*args, "--at: " + parsed.error().message);
-                     at = *parsed;
-                   }
-                   auto read = diag::cli_read_options(args->password_file.empty()
-                                                          ? std::nullopt
-                                                          : std::optional(args->password_file));
-                   if (!read) return usage_error(*args, read.error().message);
-                   auto report = diag::inspect_file(args->file, *read, at);
-                   if (!report) return usage_error(*args, report.error().message);
-                   if (args->json) {
-                     std::cout << diag::inspect_json(*report).dump(2) << "\n";
-                   } else {
-                     std::cout << diag::inspect_text(*report);
-                   }
-                   return report->problems.empty() ? 0 : 1;
-                 }};
+  return Command{
+      cmd, [args] {
+        std::optional<std::chrono::system_clock::time_point> at;
+        if (!args->at.empty()) {
+          auto parsed = diag::parse_time_arg(args->at);
+          if (!parsed)
+            return file_usage_error(args->file, args->json, "--at: " + parsed.error().message);
+          at = *parsed;
+        }
+        auto read = diag::cli_read_options(
+            args->password_file.empty() ? std::nullopt : std::optional(args->password_file));
+        if (!read) return file_usage_error(args->file, args->json, read.error().message);
+        auto report = diag::inspect_file(args->file, *read, at);
+        if (!report) return file_usage_error(args->file, args->json, report.error().message);
+        if (args->json) {
+          std::cout << diag::inspect_json(*report).dump(2) << "\n";
+        } else {
+          std::cout << diag::inspect_text(*report);
+        }
+        return report->problems.empty() ? 0 : 1;
+      }};
 }
 
 }  // namespace portcullis::cli

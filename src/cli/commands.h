@@ -28,4 +28,8 @@ Command add_inspect_command(CLI::App& app);
 /// Prints "portcullis: <message>" to stderr.
 void print_error(const std::string& message);
 
+/// A file tool that could not start (bad option, unreadable file): with --json, also a JSON
+/// document {"file", "ok": false, "error"} on stdout; the message on stderr. Returns 2.
+int file_usage_error(const std::string& file, bool json, const std::string& message);
+
 }  // namespace portcullis::cli

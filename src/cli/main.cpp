@@ -1,5 +1,6 @@
 // portcullis: the gateway and its tools. Dispatches to the subcommands in cmd_*.cpp.
 #include <openssl/crypto.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <iostream>
@@ -11,6 +12,15 @@ namespace portcullis::cli {
 
 void print_error(const std::string& message) {
   std::cerr << "portcullis: " << message << "\n";
+}
+
+int file_usage_error(const std::string& file, bool json, const std::string& message) {
+  if (json) {
+    std::cout << nlohmann::ordered_json{{"file", file}, {"ok", false}, {"error", message}}.dump(2)
+              << "\n";
+  }
+  print_error(message);
+  return 2;
 }
 
 }  // namespace portcullis::cli
