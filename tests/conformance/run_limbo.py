@@ -204,8 +204,10 @@ def main() -> int:
     if not args.bin:
         ap.error("--bin or $PORTCULLIS_BIN is required")
     if not (args.limbo / "limbo.json").is_file():
-        print(f"x509-limbo not found at {args.limbo} (set PORTCULLIS_LIMBO_DIR)")
-        return 1
+        # The suite is shared test data beside the checkout: without it there is nothing to run
+        # (ctest reports the test as skipped: SKIP_RETURN_CODE 77).
+        print(f"x509-limbo not found at {args.limbo} (set PORTCULLIS_LIMBO_DIR): skipped")
+        return 77
 
     started = time.monotonic()
     limbo = json.loads((args.limbo / "limbo.json").read_text())
