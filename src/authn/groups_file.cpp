@@ -1,27 +1,14 @@
 // Groups file parsing: `group: member member ...`, members separated by spaces or tabs.
 #include "authn/groups_file.h"
 
+#include "authn/text_lines.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
 
 namespace portcullis::authn {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool has_control(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
 
 void sort_unique(std::vector<std::string>& v) {
   std::sort(v.begin(), v.end());
@@ -41,23 +28,13 @@ core::Result<GroupsFile> GroupsFile::parse(std::string_view text, std::string or
   GroupsFile file;
   file.origin_ = std::move(origin);
   file.stamp_ = stamp;
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 BOM
-
-  int line_no = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    ++line_no;
-    const auto nl = text.find('\n', pos);
-    const std::string_view line =
-        trim(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (line.empty() || line.front() == '#') continue;
+  for (const auto& [line_no, line] : content_lines(text)) {
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) {
       return core::fail("expected `group: user user ...` (no ':' on this line)", file.origin_,
                         line_no);
     }
-    const std::string_view group = trim(line.substr(0, colon));
+    const std::string_view group = trim_line(line.substr(0, colon));
     if (group.empty()) return core::fail("empty group name", file.origin_, line_no);
     if (has_control(group) || group.find_first_of(" \t") != std::string_view::npos) {
       return core::fail("the group name contains spaces or control characters", file.origin_,

@@ -2,6 +2,8 @@
 // second ':' are ignored as Apache does), strict hash recognition, warnings, the dummy hash.
 #include "authn/htpasswd.h"
 
+#include "authn/text_lines.h"
+
 #include <openssl/rand.h>
 
 #include <atomic>
@@ -17,21 +19,6 @@ std::atomic<std::uint64_t> g_next_instance{1};
 // A syntactically valid bcrypt cost-10 hash: the parameters of the dummy for an empty file.
 constexpr std::string_view kDefaultReference =
     "$2y$10$abcdefghijklmnopqrstuu0123456789abcdefghijklmnopqrstu";
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool has_control(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
 
 std::string join_lines(const std::vector<int>& lines) {
   std::string out;
@@ -91,18 +78,7 @@ core::Result<HtpasswdFile> HtpasswdFile::parse(std::string_view text, std::strin
   HtpasswdFile file;
   file.origin_ = std::move(origin);
   file.stamp_ = stamp;
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 BOM
-
-  int line_no = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    ++line_no;
-    const auto nl = text.find('\n', pos);
-    const std::string_view raw =
-        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    const std::string_view line = trim(raw);
-    if (line.empty() || line.front() == '#') continue;
+  for (const auto& [line_no, line] : content_lines(text)) {
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) {
       return core::fail("expected `user:hash` (no ':' on this line)", file.origin_, line_no);

@@ -43,30 +43,6 @@ constexpr std::array<JwsAlg, 13> kAllAlgs{
     JwsAlg::RS512, JwsAlg::PS256, JwsAlg::PS384, JwsAlg::PS512, JwsAlg::ES256,
     JwsAlg::ES384, JwsAlg::ES512, JwsAlg::EdDSA};
 
-// The SHA-2 digest of an algorithm (nullptr for EdDSA, which hashes internally).
-const EVP_MD* digest_of(JwsAlg alg) {
-  switch (alg) {
-    case JwsAlg::HS256:
-    case JwsAlg::RS256:
-    case JwsAlg::PS256:
-    case JwsAlg::ES256:
-      return EVP_sha256();
-    case JwsAlg::HS384:
-    case JwsAlg::RS384:
-    case JwsAlg::PS384:
-    case JwsAlg::ES384:
-      return EVP_sha384();
-    case JwsAlg::HS512:
-    case JwsAlg::RS512:
-    case JwsAlg::PS512:
-    case JwsAlg::ES512:
-      return EVP_sha512();
-    case JwsAlg::EdDSA:
-      return nullptr;
-  }
-  return nullptr;
-}
-
 // The curve an ECDSA/EdDSA algorithm needs ("" for the others).
 std::string_view curve_of(JwsAlg alg) {
   switch (alg) {
@@ -185,6 +161,29 @@ bool verify_asymmetric(JwsAlg alg, const Jwk& key, std::string_view input,
 }
 
 }  // namespace
+
+const EVP_MD* digest_of(JwsAlg alg) {
+  switch (alg) {
+    case JwsAlg::HS256:
+    case JwsAlg::RS256:
+    case JwsAlg::PS256:
+    case JwsAlg::ES256:
+      return EVP_sha256();
+    case JwsAlg::HS384:
+    case JwsAlg::RS384:
+    case JwsAlg::PS384:
+    case JwsAlg::ES384:
+      return EVP_sha384();
+    case JwsAlg::HS512:
+    case JwsAlg::RS512:
+    case JwsAlg::PS512:
+    case JwsAlg::ES512:
+      return EVP_sha512();
+    case JwsAlg::EdDSA:
+      return nullptr;
+  }
+  return nullptr;
+}
 
 std::optional<JwsAlg> parse_jws_alg(std::string_view name) {
   for (const auto& info : kAlgs) {

@@ -2,6 +2,8 @@
 // which `alg`, and the verification itself. Pure functions, safe from any thread.
 #pragma once
 
+#include <openssl/evp.h>
+
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +29,9 @@ enum class JwsAlg {
   ES512,
   EdDSA,
 };
+
+/// The SHA-2 digest of an algorithm (nullptr for EdDSA, which hashes internally).
+const EVP_MD* digest_of(JwsAlg alg);
 
 /// The algorithm named `name` (case-sensitive, as RFC 7515 requires); nullopt when unsupported.
 std::optional<JwsAlg> parse_jws_alg(std::string_view name);

@@ -34,29 +34,6 @@ core::Result<std::shared_ptr<EVP_PKEY>> generated(EVP_PKEY* key, std::string_vie
   return shared_key(key);
 }
 
-const EVP_MD* digest_of(JwsAlg alg) {
-  switch (alg) {
-    case JwsAlg::HS256:
-    case JwsAlg::RS256:
-    case JwsAlg::PS256:
-    case JwsAlg::ES256:
-      return EVP_sha256();
-    case JwsAlg::HS384:
-    case JwsAlg::RS384:
-    case JwsAlg::PS384:
-    case JwsAlg::ES384:
-      return EVP_sha384();
-    case JwsAlg::HS512:
-    case JwsAlg::RS512:
-    case JwsAlg::PS512:
-    case JwsAlg::ES512:
-      return EVP_sha512();
-    case JwsAlg::EdDSA:
-      return nullptr;  // Ed25519 hashes internally
-  }
-  return nullptr;
-}
-
 // Bytes per ECDSA coordinate (R and S) of an ES* algorithm.
 int ecdsa_size(JwsAlg alg) {
   return alg == JwsAlg::ES256 ? 32 : alg == JwsAlg::ES384 ? 48 : 66;
