@@ -3,6 +3,8 @@
 // then decoded as DER according to its label. Binary input is tried as every DER type we know.
 #include "diag/file_contents.h"
 
+#include "pki/pem_text.h"
+
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -19,6 +21,10 @@
 
 namespace portcullis::diag {
 namespace {
+
+using pki::is_base64_char;
+using pki::pem_boundary_label;
+using pki::pem_trim;
 
 struct FileCloser {
   void operator()(std::FILE* f) const noexcept { std::fclose(f); }
@@ -37,28 +43,6 @@ struct Pkcs8Free {
 };
 
 using Bytes = std::vector<unsigned char>;
-
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool is_base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '=';
-}
-
-/// "X" of "-----BEGIN X-----"; empty when the line is malformed.
-std::string_view boundary_label(std::string_view line, std::string_view prefix) {
-  constexpr std::string_view kDashes = "-----";
-  if (!line.starts_with(prefix) || !line.ends_with(kDashes) ||
-      line.size() < prefix.size() + kDashes.size() + 1) {
-    return {};
-  }
-  return line.substr(prefix.size(), line.size() - prefix.size() - kDashes.size());
-}
 
 /// A control byte other than whitespace, or DEL: the data is binary, not annotation text.
 bool has_binary_byte(std::string_view line) {
@@ -518,11 +502,11 @@ void parse_pem(std::string_view data, FileContents& out) {
         data.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     pos = eol == std::string_view::npos ? data.size() : eol + 1;
     ++line_no;
-    const std::string_view line = trim(raw);
+    const std::string_view line = pem_trim(raw);
 
     if (!open) {
       if (line.starts_with("-----BEGIN")) {
-        const std::string_view label = boundary_label(line, "-----BEGIN ");
+        const std::string_view label = pem_boundary_label(line, "-----BEGIN ");
         if (label.empty()) {
           out.problems.push_back(
               {line_no, fmt::format("malformed BEGIN line at line {}", line_no)});
@@ -552,7 +536,7 @@ void parse_pem(std::string_view data, FileContents& out) {
 
     Open& b = *open;
     if (line.starts_with("-----END")) {
-      const std::string_view label = boundary_label(line, "-----END ");
+      const std::string_view label = pem_boundary_label(line, "-----END ");
       if (label != b.label) {
         out.problems.push_back(
             {line_no, fmt::format("\"-----BEGIN {}-----\" at line {} ends with \"{}\" at line {}",
@@ -569,7 +553,7 @@ void parse_pem(std::string_view data, FileContents& out) {
                                      b.label, b.begin_line, line_no)});
       b.damaged = true;
       finish(line_no);
-      const std::string_view label = boundary_label(line, "-----BEGIN ");
+      const std::string_view label = pem_boundary_label(line, "-----BEGIN ");
       if (label.empty()) {
         out.problems.push_back({line_no, fmt::format("malformed BEGIN line at line {}", line_no)});
       } else {

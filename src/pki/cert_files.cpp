@@ -3,6 +3,8 @@
 // OpenSSL then decodes one block at a time.
 #include "pki/cert_files.h"
 
+#include "pki/pem_text.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -96,28 +98,6 @@ struct PemBlock {
   bool encrypted = false;  ///< traditional "Proc-Type: 4,ENCRYPTED" header
 };
 
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool is_base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '=';
-}
-
-/// "X" from "-----BEGIN X-----" (prefix is "-----BEGIN " or "-----END "); empty if malformed.
-std::string_view boundary_label(std::string_view line, std::string_view prefix) {
-  constexpr std::string_view kDashes = "-----";
-  if (!line.starts_with(prefix) || !line.ends_with(kDashes) ||
-      line.size() < prefix.size() + kDashes.size() + 1) {
-    return {};
-  }
-  return line.substr(prefix.size(), line.size() - prefix.size() - kDashes.size());
-}
-
 std::string broken(const std::string& name, int line, std::string_view why) {
   return fmt::format("\"{}\": broken PEM block at line {} ({})", name, line, why);
 }
@@ -141,11 +121,11 @@ Result<std::vector<PemBlock>> scan_pem(std::string_view data, const std::string&
         data.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     pos = eol == std::string_view::npos ? data.size() : eol + 1;
     ++line_no;
-    const std::string_view line = trim(raw);
+    const std::string_view line = pem_trim(raw);
 
     if (!open) {
       if (line.starts_with("-----BEGIN")) {
-        const std::string_view label = boundary_label(line, "-----BEGIN ");
+        const std::string_view label = pem_boundary_label(line, "-----BEGIN ");
         if (label.empty()) return fail(broken(name, line_no, "malformed BEGIN line"));
         open = PemBlock{std::string(label), line_no, {}, false};
         in_headers = true;
@@ -158,7 +138,7 @@ Result<std::vector<PemBlock>> scan_pem(std::string_view data, const std::string&
     }
 
     if (line.starts_with("-----END")) {
-      const std::string_view label = boundary_label(line, "-----END ");
+      const std::string_view label = pem_boundary_label(line, "-----END ");
       if (label != open->label) {
         return fail(broken(name, line_no,
                            fmt::format("\"-----BEGIN {}-----\" at line {} ends with \"{}\"",

@@ -84,6 +84,24 @@ def sanitizer_env(extra: str = "") -> dict:
     return env
 
 
+def run_refused(config, port: int) -> tuple[int, str]:
+    """Runs `portcullis run -c config`, which must refuse to start: it must never listen on
+    `port` while it runs (bounded: 10 s). Returns (exit status, stderr)."""
+    proc = subprocess.Popen([binary(), "run", "-c", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=sanitizer_env())
+    try:
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            assert not port_open(port), "the gateway listened with a configuration it must refuse"
+            time.sleep(0.02)
+        _, stderr = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, stderr.decode()
+
+
 # ----------------------------------------------------------------------------------------------
 # processes
 

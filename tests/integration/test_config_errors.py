@@ -7,11 +7,10 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 
 import pytest
 
-from conftest import binary, free_port, port_open, sanitizer_env
+from conftest import binary, free_port, port_open, run_refused, sanitizer_env
 
 # Line numbers below refer to this template (line 1 = "workers: 1").
 TEMPLATE = """\
@@ -183,21 +182,10 @@ def test_check_config_json_report(broken):
 @pytest.mark.parametrize("broken", CASE_NAMES, indirect=True)
 def test_run_exits_2_without_listening(broken):
     config, port, path, line, fragment = broken
-    proc = subprocess.Popen([binary(), "run", "-c", str(config)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=sanitizer_env())
-    try:
-        deadline = time.monotonic() + 10
-        while proc.poll() is None and time.monotonic() < deadline:
-            assert not port_open(port), "the gateway listened with a broken configuration"
-            time.sleep(0.02)
-        out, err = proc.communicate(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 2, err
-    assert err.decode().strip().startswith(expected_prefix(path, line)), err
-    assert fragment in err.decode()
+    returncode, err = run_refused(config, port)
+    assert returncode == 2, err
+    assert err.strip().startswith(expected_prefix(path, line)), err
+    assert fragment in err
     assert not port_open(port)
 
 

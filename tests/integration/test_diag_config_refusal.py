@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary, free_port, port_open, sanitizer_env
+from conftest import binary, free_port, port_open, run_refused, sanitizer_env
 
 TEMPLATE = """\
 workers: 1
@@ -134,20 +134,9 @@ def test_refuses_to_start(pki, files, tmp_path, name):
     report = json.loads(run_cli("check-config", "--json", "-c", str(config)).stdout)
     assert report["error"]["path"] == key and report["error"]["line"] == line
 
-    proc = subprocess.Popen([binary(), "run", "-c", str(config)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=sanitizer_env())
-    try:
-        deadline = time.monotonic() + 10
-        while proc.poll() is None and time.monotonic() < deadline:
-            assert not port_open(port), "the gateway listened with a refused TLS file"
-            time.sleep(0.02)
-        _, stderr = proc.communicate(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 2, stderr
-    assert stderr.decode().strip().startswith(f"portcullis: {key}: line {line}: "), stderr
+    returncode, stderr = run_refused(config, port)
+    assert returncode == 2, stderr
+    assert stderr.strip().startswith(f"portcullis: {key}: line {line}: "), stderr
 
 
 def test_complete_chain_with_root_is_clean(pki, files, tmp_path):

@@ -4,12 +4,11 @@ and `run` exits 2 without listening. A valid client_auth block passes.
 """
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import binary, free_port, port_open, sanitizer_env
+from conftest import binary, free_port, run_refused, sanitizer_env
 
 # Line numbers below refer to this template (line 1 = "workers: 1").
 TEMPLATE = """\
@@ -116,17 +115,6 @@ def test_unusable_client_auth_file_refuses_to_start(mtls_pki, tmp_path, name):
     for fragment in fragments:
         assert fragment in err, (fragment, err)
 
-    proc = subprocess.Popen([binary(), "run", "-c", str(config)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=sanitizer_env())
-    try:
-        deadline = time.monotonic() + 10
-        while proc.poll() is None and time.monotonic() < deadline:
-            assert not port_open(port), "the gateway listened with an unusable client_auth file"
-            time.sleep(0.02)
-        _, stderr = proc.communicate(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 2, stderr
-    assert stderr.decode().strip().startswith(f"portcullis: {key}: line {line}: "), stderr
+    returncode, stderr = run_refused(config, port)
+    assert returncode == 2, stderr
+    assert stderr.strip().startswith(f"portcullis: {key}: line {line}: "), stderr

@@ -12,9 +12,14 @@
 #include <thread>
 
 #include "authn/basic.h"
+#include "temp_files.h"
 
 namespace portcullis::authn {
 namespace {
+
+using testing_files::rewrite;
+using testing_files::TempDir;
+using testing_files::write;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -36,33 +41,6 @@ std::string hash_of(std::string_view password, const char* reference = kSha512Re
 
 core::IpAddress ip(std::string_view text) {
   return core::IpAddress::parse(text).value();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "portcullis-basic-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-void write(const fs::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
-void rewrite(const fs::path& path, const std::string& content) {
-  const auto before = fs::last_write_time(path);
-  write(path, content);
-  fs::last_write_time(path, before + 2s);
 }
 
 /// Records every (hash, password) the authenticator verifies, then really verifies.

@@ -11,9 +11,14 @@
 
 #include "authn/groups_file.h"
 #include "authn/htpasswd.h"
+#include "temp_files.h"
 
 namespace portcullis::authn {
 namespace {
+
+using testing_files::rewrite;
+using testing_files::TempDir;
+using testing_files::write;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -31,34 +36,6 @@ constexpr const char* kArgon2id =
 
 std::string line(const std::string& user, const std::string& hash) {
   return user + ":" + hash + "\n";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "portcullis-basic-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-void write(const fs::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
-/// Writes new content and moves the mtime forward, as an editor saving a second later would.
-void rewrite(const fs::path& path, const std::string& content) {
-  const auto before = fs::last_write_time(path);
-  write(path, content);
-  fs::last_write_time(path, before + 2s);
 }
 
 TEST(HtpasswdFile, ParsesEntriesCommentsBlankLinesCrlfAndBom) {
