@@ -13,6 +13,7 @@
 #include "metrics/registry.h"
 #include "net/admin_server.h"
 #include "net/blocking_pool.h"
+#include "net/jwks_fetcher.h"
 #include "net/tls_context.h"
 #include "net/worker.h"
 #include "proxy/runtime.h"
@@ -79,8 +80,9 @@ Server::~Server() = default;
 core::Result<void> validate_for_serving(const config::Config& config) {
   metrics::Registry metrics;
   auto copy = config;
-  copy.log.access = config::AccessLogTarget::Off;  // do not create the log file when checking
-  auto rt = proxy::build_runtime(std::move(copy), metrics);
+  copy.log.access = config::AccessLogTarget::Off;    // do not create the log file when checking
+  const auto remote_keys = jwks_checking_factory();  // checks the urls, fetches nothing
+  auto rt = proxy::build_runtime(std::move(copy), metrics, &remote_keys);
   if (!rt) return std::unexpected(rt.error());
   auto tls = make_tls_contexts(**rt);
   if (!tls) return std::unexpected(tls.error());
@@ -94,7 +96,8 @@ core::Result<std::unique_ptr<Server>> Server::create(config::Config config) {
   int workers = config.workers > 0
                     ? config.workers
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto rt = proxy::build_runtime(std::move(config), impl.metrics);
+  const auto remote_keys = jwks_fetcher_factory();
+  auto rt = proxy::build_runtime(std::move(config), impl.metrics, &remote_keys);
   if (!rt) return std::unexpected(rt.error());
   impl.runtime = std::move(*rt);
   auto tls = make_tls_contexts(*impl.runtime);

@@ -16,8 +16,8 @@ namespace portcullis::net {
 core::Result<std::unique_ptr<boost::asio::ssl::context>> make_server_context(
     const config::ServerTlsConfig& tls);
 
-/// Client context for an upstream: TLS 1.2+, peer verification against `tls.ca` (or the system
-/// store when absent).
+/// Client context for an upstream (or a JWKS url): TLS 1.2+, peer verification against `tls.ca` (or
+/// the system store when absent).
 core::Result<std::unique_ptr<boost::asio::ssl::context>> make_upstream_context(
     const config::UpstreamTlsConfig& tls);
 

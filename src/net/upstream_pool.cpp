@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include "net/dial_errors.h"
 #include "net/transports.h"
 #include "pki/openssl_ptr.h"
 
@@ -62,24 +63,6 @@ bool idle_connection_alive(int fd) {
   char byte;
   const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-bool is_dns_error(const error_code& ec) {
-  return ec == asio::error::host_not_found || ec == asio::error::host_not_found_try_again ||
-         ec == asio::error::no_data || ec == asio::error::no_recovery ||
-         ec.category() == asio::error::get_addrinfo_category() ||
-         ec.category() == asio::error::get_netdb_category();
-}
-
-std::string tls_failure_text(SSL* ssl, const error_code& ec) {
-  const long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) {
-    return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
-  }
-  std::string text = ec.message();
-  const auto queued = pki::openssl_errors();
-  if (!queued.empty()) text += " (" + queued + ")";
-  return text;
 }
 
 }  // namespace

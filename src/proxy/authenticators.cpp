@@ -36,7 +36,7 @@ core::Result<JwksFile> JwksFile::load(const std::string& path) {
 }
 
 core::Result<std::shared_ptr<AuthenticatorSet>> AuthenticatorSet::build(
-    const config::Config& config) {
+    const config::Config& config, const RemoteKeysFactory* remote_keys) {
   auto set = std::make_shared<AuthenticatorSet>();
   for (const auto& [name, entry] : config.authenticators) {
     if (entry.basic) {
@@ -49,9 +49,28 @@ core::Result<std::shared_ptr<AuthenticatorSet>> AuthenticatorSet::build(
       if (auto ok = authn::JwtAuthenticator::check_settings(settings); !ok) {
         return core::fail(ok.error().message, entry.origin.path, entry.origin.line);
       }
+      auto jwt = std::make_unique<JwtEntry>();
       if (!jc.jwks.file) {
-        // SECURITY: the loader refuses jwks.url in this build; never run without keys.
-        return core::fail("a JWKS file is required", jc.jwks.origin.path, jc.jwks.origin.line);
+        // SECURITY: a jwks.url without a fetcher would run without keys: refuse.
+        if (remote_keys == nullptr || !*remote_keys) {
+          return core::fail("fetching a JWKS url is not available here", jc.jwks.origin.path,
+                            jc.jwks.origin.line);
+        }
+        auto remote = (*remote_keys)(name, jc.jwks);
+        if (!remote) return std::unexpected(remote.error());
+        jwt->verifier =
+            std::make_unique<authn::JwtAuthenticator>(std::move(settings), (*remote)->keys());
+        authn::JwtAuthenticator* verifier = jwt->verifier.get();
+        (*remote)->on_keys([verifier](std::shared_ptr<const authn::KeySet> keys) {
+          for (const auto& w :
+               authn::JwtAuthenticator::compatibility_warnings(verifier->settings(), *keys)) {
+            core::log(core::LogLevel::Warn, "authenticators.{}: {}", verifier->settings().name, w);
+          }
+          verifier->set_keys(std::move(keys));
+        });
+        jwt->jwks_remote = std::move(*remote);
+        set->jwt_.emplace(name, std::move(jwt));
+        continue;
       }
       auto source = authn::FileSource<JwksFile>::open(jc.jwks.file->path, jc.jwks.refresh_interval);
       if (!source) {
@@ -65,7 +84,6 @@ core::Result<std::shared_ptr<AuthenticatorSet>> AuthenticatorSet::build(
       for (const auto& w : keys->warnings()) {
         core::log(core::LogLevel::Warn, "authenticators.{}: {}", name, w);
       }
-      auto jwt = std::make_unique<JwtEntry>();
       jwt->verifier = std::make_unique<authn::JwtAuthenticator>(std::move(settings), keys);
       jwt->jwks_file = std::move(*source);
       set->jwt_.emplace(name, std::move(jwt));

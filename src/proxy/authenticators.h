@@ -13,6 +13,7 @@
 #include "authn/jwt_verifier.h"
 #include "config/config.h"
 #include "core/result.h"
+#include "proxy/remote_keys.h"
 
 namespace portcullis::proxy {
 
@@ -29,9 +30,12 @@ class JwksFile {
   authn::FileStamp stamp_;
 };
 
+/// A jwt authenticator and where its keys come from (exactly one of jwks_file, jwks_remote).
+/// Declaration order matters: the fetcher (which calls verifier->set_keys) stops first.
 struct JwtEntry {
   std::unique_ptr<authn::JwtAuthenticator> verifier;
   std::shared_ptr<authn::FileSource<JwksFile>> jwks_file;
+  std::shared_ptr<RemoteKeys> jwks_remote;
 };
 
 /// One entry of a route's `authn` list.
@@ -46,7 +50,9 @@ struct RouteAuthenticator {
 class AuthenticatorSet {
  public:
   /// Loads every authenticator (htpasswd and groups files, JWKS files). Errors name the YAML key.
-  static core::Result<std::shared_ptr<AuthenticatorSet>> build(const config::Config& config);
+  /// `remote_keys` makes the fetcher of each `jwks.url`; without it such a config is refused.
+  static core::Result<std::shared_ptr<AuthenticatorSet>> build(
+      const config::Config& config, const RemoteKeysFactory* remote_keys = nullptr);
 
   /// The route's list, in order. A name that is neither "mtls" nor a loaded authenticator is an
   /// error (the config loader already refuses it; this keeps the runtime fail-closed on its own).

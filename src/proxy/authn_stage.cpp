@@ -81,7 +81,18 @@ awaitable<authn::Outcome> basic_outcome(const ConnectionContext& ctx,
 awaitable<authn::Outcome> jwt_outcome(const ConnectionContext& ctx, JwtEntry& jwt,
                                       std::string_view authorization) {
   auto outcome = jwt.verifier->authenticate(authorization, std::chrono::system_clock::now());
-  if (!authn::JwtAuthenticator::needs_key_refresh(outcome) || !jwt.jwks_file) co_return outcome;
+  if (!authn::JwtAuthenticator::needs_key_refresh(outcome)) co_return outcome;
+  if (jwt.jwks_remote) {
+    // An unknown kid: the issuer may have rotated its keys. Fetch (at most once per interval);
+    // a failed fetch, or keys never fetched, is jwt.jwks_unavailable with the reason.
+    const KeyRefresh refresh = co_await jwt.jwks_remote->refresh_for_unknown_kid();
+    if (!refresh.error.empty()) {
+      co_return jwt.verifier->jwks_unavailable(refresh.error, refresh.retry_after);
+    }
+    if (!refresh.fetched) co_return outcome;
+    co_return jwt.verifier->authenticate(authorization, std::chrono::system_clock::now());
+  }
+  if (!jwt.jwks_file) co_return outcome;
   // An unknown kid may mean the keys rotated: re-read the JWKS file (at most once per
   // refresh_interval) off the I/O thread and try once more.
   bool reloaded = false;

@@ -47,10 +47,11 @@ std::vector<std::string> identity_header_names(const config::ListenerConfig& lis
 }  // namespace
 
 core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config,
-                                                           metrics::Registry& metrics) {
+                                                           metrics::Registry& metrics,
+                                                           const RemoteKeysFactory* remote_keys) {
   auto log = AccessLog::open(config.log);
   if (!log) return std::unexpected(log.error());
-  auto authenticators = AuthenticatorSet::build(config);
+  auto authenticators = AuthenticatorSet::build(config, remote_keys);
   if (!authenticators) return std::unexpected(authenticators.error());
   auto rt = std::make_shared<Runtime>(
       Runtime{std::move(config), {}, {}, &metrics, std::move(*log), std::move(*authenticators)});

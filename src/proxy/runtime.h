@@ -49,8 +49,10 @@ struct Runtime {
   std::shared_ptr<AuthenticatorSet> authenticators;
 };
 
-/// Builds the snapshot. `metrics` must outlive it.
-core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config,
-                                                           metrics::Registry& metrics);
+/// Builds the snapshot. `metrics` must outlive it. `remote_keys` fetches `jwks.url` keys (see
+/// AuthenticatorSet::build).
+core::Result<std::shared_ptr<const Runtime>> build_runtime(
+    config::Config config, metrics::Registry& metrics,
+    const RemoteKeysFactory* remote_keys = nullptr);
 
 }  // namespace portcullis::proxy

@@ -599,11 +599,11 @@ authenticators:
     type: jwt
     issuer: https://idp/
     audiences: [api]
-    jwks: { url: "https://idp/keys" }
+    jwks: { url: "http://idp/keys" }
     algorithms: [RS256]
 )",
                       "authenticators.tokens.jwks.url", 7,
-                      "jwks.url is not available in this build; use jwks.file");
+                      "the JWKS url must be https:// (got \"http://idp/keys\")");
   EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
 authenticators:
   tokens:

@@ -1,0 +1,272 @@
+// The gateway's own HTTP client: one request per connection, every failure classified.
+#include "net/outbound_http.h"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <strings.h>
+#include <array>
+#include <memory>
+
+#include "net/dial_errors.h"
+#include "net/transports.h"
+
+namespace portcullis::net {
+namespace {
+
+namespace http = beast::http;
+using asio::redirect_error;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+OutboundResult failed(OutboundFailure failure, std::string detail) {
+  OutboundResult r;
+  r.failure = failure;
+  r.detail = std::move(detail);
+  return r;
+}
+
+std::string ms_text(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count()) + " ms";
+}
+
+/// What is left of the deadline (at least 1 ms, so an exhausted deadline still fails as a
+/// timeout of the next step rather than as "no time given").
+std::chrono::milliseconds remaining(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max(left, std::chrono::milliseconds{1});
+}
+
+std::string serialize(const OutboundRequest& request) {
+  std::string out = request.method + " " + request.url.target + " HTTP/1.1\r\n";
+  const bool default_port = request.url.port == (request.url.https() ? 443 : 80);
+  std::string host = request.url.authority();
+  if (default_port) host = host.substr(0, host.rfind(':'));
+  out += "Host: " + host + "\r\n";
+  for (const auto& [name, value] : request.headers) out += name + ": " + value + "\r\n";
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    out += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+  }
+  out += "Connection: close\r\n\r\n";
+  out += request.body;
+  return out;
+}
+
+/// TLS record types a TLS server sends first (handshake) or after a plain-text request (alert).
+bool looks_like_tls(std::string_view bytes) {
+  return bytes.size() >= 2 && (bytes[0] == 0x15 || bytes[0] == 0x16) && bytes[1] == 0x03;
+}
+
+awaitable<OutboundResult> exchange(proxy::Transport& transport, const OutboundRequest& request,
+                                   Clock::time_point deadline) {
+  const std::string wire = serialize(request);
+  error_code ec;
+  transport.expires_after(remaining(deadline));
+  const std::array<asio::const_buffer, 1> out{asio::buffer(wire)};
+  co_await transport.write(out, ec);
+  if (ec == beast::error::timeout) {
+    co_return failed(OutboundFailure::Timeout,
+                     "no answer within " + ms_text(request.timeout) + " (sending the request)");
+  }
+  if (ec) co_return failed(OutboundFailure::Connect, "sending the request failed: " + ec.message());
+
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(request.max_body);
+  parser.eager(true);
+  std::string pending;
+  std::array<char, 16 * 1024> buf{};
+  bool first = true;
+  while (!parser.is_done()) {
+    const std::size_t n = co_await transport.read_some(asio::buffer(buf), ec);
+    if (first && !request.url.https() && looks_like_tls(std::string_view(buf.data(), n))) {
+      co_return failed(OutboundFailure::ProtocolMismatch,
+                       "the server answered in TLS: it expects https; use an https:// URL");
+    }
+    first = first && n == 0;
+    if (ec == beast::error::timeout) {
+      co_return failed(OutboundFailure::Timeout,
+                       "no answer within " + ms_text(request.timeout) + " (waiting for the " +
+                           (parser.is_header_done() ? "body)" : "response)"));
+    }
+    if (ec == asio::error::eof) {
+      error_code pec;
+      if (parser.got_some()) parser.put_eof(pec);  // put_eof requires some input
+      if (pec || !parser.is_done()) {
+        co_return failed(
+            OutboundFailure::BadResponse,
+            parser.got_some() || !pending.empty()
+                ? "the connection closed before the answer was complete"
+                : std::string("the connection closed without an answer") +
+                      (request.url.https() ? ""
+                                           : " (a TLS port answers a plain request like this: "
+                                             "is the URL's scheme right?)"));
+      }
+      break;
+    }
+    if (ec)
+      co_return failed(OutboundFailure::Connect, "reading the answer failed: " + ec.message());
+    pending.append(buf.data(), n);
+    while (!pending.empty() && !parser.is_done()) {
+      error_code pec;
+      const std::size_t used = parser.put(asio::buffer(pending), pec);
+      pending.erase(0, used);
+      // The limit is checked here too: Beast 1.74 does not apply body_limit to every framing.
+      const auto declared = parser.is_header_done() ? parser.content_length() : boost::none;
+      if (pec == http::error::body_limit || (declared && *declared > request.max_body) ||
+          parser.get().body().size() > request.max_body) {
+        co_return failed(
+            OutboundFailure::TooLarge,
+            "the answer's body exceeds " + std::to_string(request.max_body) + " bytes");
+      }
+      if (pec == http::error::need_more) {
+        if (used == 0) break;
+        continue;
+      }
+      if (pec) {
+        co_return failed(OutboundFailure::BadResponse, "not an HTTP answer: " + pec.message());
+      }
+    }
+  }
+  OutboundResult result;
+  auto& message = parser.get();
+  result.response.status = static_cast<int>(message.result_int());
+  result.response.reason = std::string(message.reason());
+  for (const auto& field : message) {
+    result.response.headers.emplace_back(std::string(field.name_string()),
+                                         std::string(field.value()));
+  }
+  result.response.body = std::move(message.body());
+  co_return result;
+}
+
+}  // namespace
+
+std::string_view to_string(OutboundFailure failure) {
+  switch (failure) {
+    case OutboundFailure::None:
+      return "none";
+    case OutboundFailure::Dns:
+      return "dns";
+    case OutboundFailure::Connect:
+      return "connect";
+    case OutboundFailure::Timeout:
+      return "timeout";
+    case OutboundFailure::TlsUntrusted:
+      return "tls_untrusted";
+    case OutboundFailure::Tls:
+      return "tls";
+    case OutboundFailure::ProtocolMismatch:
+      return "protocol_mismatch";
+    case OutboundFailure::BadResponse:
+      return "bad_response";
+    case OutboundFailure::TooLarge:
+      return "too_large";
+  }
+  return "unknown";
+}
+
+std::string OutboundResponse::header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (n.size() == name.size() && ::strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
+  }
+  return {};
+}
+
+awaitable<OutboundResult> send_outbound(const OutboundRequest& request) {
+  const auto deadline = Clock::now() + request.timeout;
+  const auto ex = co_await asio::this_coro::executor;
+  const auto& url = request.url;
+  if (url.https() && request.tls == nullptr) {
+    // SECURITY: an https target without its trust settings is never contacted in clear text.
+    co_return failed(OutboundFailure::Tls, "no TLS client context for an https URL");
+  }
+
+  // Resolution, bounded by the deadline: the resolver runs getaddrinfo on a helper thread and
+  // cancel() abandons the wait.
+  error_code ec;
+  asio::ip::tcp::resolver resolver(ex);
+  asio::steady_timer guard(ex);
+  guard.expires_at(deadline);
+  struct ResolveState {
+    bool done = false;
+    bool timed_out = false;
+  };
+  auto state = std::make_shared<ResolveState>();
+  // The handler may already be queued when the resolution completes: `done` keeps it from
+  // touching the resolver after this frame moved on.
+  guard.async_wait([&resolver, state](const error_code& wait_ec) {
+    if (wait_ec || state->done) return;
+    state->timed_out = true;
+    resolver.cancel();
+  });
+  const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                         redirect_error(use_awaitable, ec));
+  state->done = true;
+  guard.cancel();
+  if (state->timed_out) {
+    co_return failed(OutboundFailure::Timeout,
+                     "resolving \"" + url.host + "\" took longer than " + ms_text(request.timeout));
+  }
+  if (ec) {
+    co_return failed(is_dns_error(ec) ? OutboundFailure::Dns : OutboundFailure::Connect,
+                     "cannot resolve \"" + url.host + "\": " + ec.message());
+  }
+
+  auto connect = [&](auto& transport) -> awaitable<OutboundResult> {
+    transport.expires_after(remaining(deadline));
+    ec = co_await transport.connect(endpoints);
+    if (ec == beast::error::timeout) {
+      co_return failed(
+          OutboundFailure::Timeout,
+          "connecting to " + url.authority() + " took longer than " + ms_text(request.timeout));
+    }
+    if (ec) {
+      co_return failed(OutboundFailure::Connect,
+                       "connect to " + url.authority() + " failed: " + ec.message());
+    }
+    error_code ignored;
+    transport.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    co_return OutboundResult{};
+  };
+
+  if (!url.https()) {
+    TcpTransport transport(ex);
+    auto connected = co_await connect(transport);
+    if (!connected.ok()) co_return connected;
+    auto result = co_await exchange(transport, request, deadline);
+    transport.close();
+    co_return result;
+  }
+  TlsTransport transport(ex, *request.tls);
+  auto connected = co_await connect(transport);
+  if (!connected.ok()) co_return connected;
+  ec = co_await transport.handshake_client(url.host, url.host, remaining(deadline));
+  if (ec == beast::error::timeout) {
+    co_return failed(OutboundFailure::Timeout,
+                     "the TLS handshake with " + url.authority() + " took longer than " +
+                         ms_text(request.timeout) +
+                         " (a plain HTTP server waits like this: is the URL's scheme right?)");
+  }
+  if (ec) {
+    TlsFailure tls = classify_tls_failure(transport.native(), ec);
+    OutboundResult r;
+    r.failure = tls.kind == TlsFailureKind::Untrusted          ? OutboundFailure::TlsUntrusted
+                : tls.kind == TlsFailureKind::ProtocolMismatch ? OutboundFailure::ProtocolMismatch
+                                                               : OutboundFailure::Tls;
+    r.detail = "TLS with " + url.authority() + ": " + tls.text;
+    r.chain = std::move(tls.chain);
+    transport.close();
+    co_return r;
+  }
+  auto result = co_await exchange(transport, request, deadline);
+  transport.close();
+  co_return result;
+}
+
+}  // namespace portcullis::net
