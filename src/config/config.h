@@ -11,6 +11,7 @@
 
 #include "core/ip_network.h"
 #include "core/log.h"
+#include "core/proxy_select.h"
 #include "core/result.h"
 
 namespace portcullis::config {
@@ -142,6 +143,15 @@ struct ListenerConfig {
   Origin origin;
 };
 
+/// `proxy:` of an outgoing target (an upstream, a JWKS url, an external authenticator):
+/// `none` (the default), `env` (HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as curl reads them) or an
+/// `http://[user:password@]host:port` URL.
+struct ProxyConfig {
+  core::ProxySetting setting;
+  Origin origin;
+  bool configured() const { return setting.mode != core::ProxyMode::None; }
+};
+
 struct UpstreamTlsConfig {
   std::optional<FileRef> ca;  ///< absent = the system trust store
   std::string sni;            ///< empty = the endpoint host when it is a name
@@ -155,6 +165,7 @@ struct UpstreamConfig {
   Duration response_timeout{60'000};  ///< request sent to response headers, and between reads
   std::optional<UpstreamTlsConfig> tls;
   int max_idle = 64;  ///< idle keep-alive connections kept per worker and endpoint
+  ProxyConfig proxy;
   Origin origin;
 };
 
@@ -177,6 +188,7 @@ struct JwksConfig {
   Duration refresh_interval{300'000};  ///< periodic refresh, and at most one refresh per interval
                                        ///< for an unknown kid
   Duration timeout{5'000};
+  ProxyConfig proxy;  ///< url only
   Origin origin;
 };
 
@@ -193,6 +205,27 @@ struct JwtAuthConfig {
   std::string groups_claim;
 };
 
+/// authenticators.<name> of type external: a callout to an authorization service decides each
+/// request (nginx auth_request, Envoy ext_authz HTTP, Traefik forwardAuth).
+struct ExternalAuthConfig {
+  std::string url;              ///< http:// or https://
+  std::optional<FileRef> ca;    ///< trust for an https url (absent = system store)
+  std::optional<FileRef> cert;  ///< client certificate presented to the service
+  std::optional<FileRef> key;
+  Duration timeout{2'000};
+  /// Request headers sent along (besides X-Original-Method, X-Original-URI, X-Forwarded-*,
+  /// and the client-certificate facts).
+  std::vector<std::string> forward_headers{"Authorization", "Cookie"};
+  std::vector<std::string> copy_headers;    ///< headers of a 2xx answer sent to the upstream
+  std::string user_header = "X-Auth-User";  ///< the 2xx answer's header naming the user
+  std::string groups_header;                ///< optional: comma-separated groups
+  bool pass_body = false;                   ///< 401/403: the service's body goes to the client
+  int denial_status = 403;                  ///< any status other than 2xx/401/403/404
+  bool fail_open = false;                   ///< failure_mode: allow
+  Duration cache_ttl{0};
+  ProxyConfig proxy;
+};
+
 /// authenticators.<name>: the type decides which settings block is filled.
 struct AuthenticatorConfig {
   std::string name;
@@ -200,6 +233,7 @@ struct AuthenticatorConfig {
   Origin origin;
   std::optional<BasicAuthConfig> basic;
   std::optional<JwtAuthConfig> jwt;
+  std::optional<ExternalAuthConfig> external;
 };
 
 struct Config {

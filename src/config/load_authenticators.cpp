@@ -1,6 +1,5 @@
-// The `authenticators` section: name -> {type, settings}. basic (htpasswd) and jwt (bearer
-// tokens) are validated here, files included; `external` is a later capability and refuses to
-// load (fail closed: a route must never run without the authentication it names).
+// The `authenticators` section: name -> {type, settings}. basic (htpasswd), jwt (bearer tokens)
+// and external (an authorization-service callout) are validated here, files included.
 #include <algorithm>
 #include <array>
 #include <string_view>
@@ -8,12 +7,13 @@
 #include "config/quote.h"
 #include "config/schema_values.h"
 #include "config/sections.h"
+#include "core/url.h"
 
 namespace portcullis::config {
 namespace {
 
 /// Authenticator types whose mechanism the gateway enforces in this build.
-constexpr std::array<std::string_view, 2> kAvailableTypes{"basic", "jwt"};
+constexpr std::array<std::string_view, 3> kAvailableTypes{"basic", "jwt", "external"};
 
 constexpr std::array<std::string_view, 12> kJwtAlgorithms{"RS256", "RS384", "RS512", "PS256",
                                                           "PS384", "PS512", "ES256", "ES384",
@@ -62,7 +62,7 @@ void load_basic(const Node& node, const std::string& base_dir, BasicAuthConfig& 
 void load_jwks(const Node& node, const std::string& base_dir, JwksConfig& out) {
   out.origin = node.origin();
   if (!node.expect_map()) return;
-  node.allow_keys({"file", "url", "ca", "refresh_interval", "timeout"});
+  node.allow_keys({"file", "url", "ca", "refresh_interval", "timeout", "proxy"});
   const Node file = node.get("file");
   const Node url = node.get("url");
   if (file.present() == url.present()) {
@@ -87,6 +87,77 @@ void load_jwks(const Node& node, const std::string& base_dir, JwksConfig& out) {
     out.refresh_interval = *v;
   }
   if (auto v = read_duration(node.get("timeout"), Duration{1})) out.timeout = *v;
+  if (const Node proxy = node.get("proxy"); proxy.present()) {
+    if (!url.present()) proxy.error("\"proxy\" applies to a JWKS url only");
+    if (auto p = read_proxy(proxy)) out.proxy = std::move(*p);
+  }
+}
+
+void load_external(const Node& node, const std::string& base_dir, ExternalAuthConfig& out) {
+  node.allow_keys({"type", "url", "ca", "cert", "key", "timeout", "forward_headers", "copy_headers",
+                   "user_header", "groups_header", "pass_body", "denial_status", "failure_mode",
+                   "cache_ttl", "proxy"});
+  const Node url = node.require("url");
+  if (auto v = url.non_empty_text()) {
+    if (auto parsed = core::parse_url(*v); !parsed) {
+      url.error(parsed.error().message);
+    } else {
+      out.url = *v;
+      if (!parsed->https()) {
+        for (const char* key : {"ca", "cert", "key"}) {
+          if (const Node n = node.get(key); n.present()) {
+            n.error("\"" + std::string(key) + "\" applies to an https:// url only");
+          }
+        }
+      }
+    }
+  }
+  if (const Node ca = node.get("ca"); ca.present()) out.ca = read_file(ca, base_dir);
+  const Node cert = node.get("cert");
+  const Node key = node.get("key");
+  if (cert.present() != key.present()) {
+    (cert.present() ? cert : node).error("\"cert\" and \"key\" go together");
+  }
+  if (cert.present()) out.cert = read_file(cert, base_dir);
+  if (key.present()) out.key = read_file(key, base_dir);
+  if (auto v = read_duration(node.get("timeout"), Duration{1})) out.timeout = *v;
+  auto header_list = [](const Node& list, std::vector<std::string>& into) {
+    if (!list.present()) return;
+    into.clear();
+    if (!list.expect_list()) return;
+    for (const Node& item : list.items()) {
+      auto name = item.non_empty_text();
+      if (!name) continue;
+      if (!is_http_token(*name)) {
+        item.error("invalid header name " + quote(*name));
+        continue;
+      }
+      into.push_back(*name);
+    }
+  };
+  header_list(node.get("forward_headers"), out.forward_headers);
+  const Node copy = node.get("copy_headers");
+  if (copy.present() && copy.expect_list()) {
+    for (const Node& item : copy.items()) {
+      // Copied headers reach the upstream as identity: the same rules as identity_headers.
+      if (auto name = read_header_name(item)) out.copy_headers.push_back(*name);
+    }
+  }
+  if (const Node n = node.get("user_header"); n.present()) {
+    if (auto name = read_header_name(n)) out.user_header = *name;
+  }
+  if (const Node n = node.get("groups_header"); n.present()) {
+    if (auto name = read_header_name(n)) out.groups_header = *name;
+  }
+  if (auto v = node.get("pass_body").boolean()) out.pass_body = *v;
+  if (auto v = node.get("denial_status").integer(400, 599))
+    out.denial_status = static_cast<int>(*v);
+  if (auto v = node.get("failure_mode")
+                   .choice<bool>("failure mode", {{"deny", false}, {"allow", true}})) {
+    out.fail_open = *v;
+  }
+  if (auto v = read_duration(node.get("cache_ttl"), Duration{0})) out.cache_ttl = *v;
+  if (auto p = read_proxy(node.get("proxy"))) out.proxy = std::move(*p);
 }
 
 void load_jwt(const Node& node, const std::string& base_dir, JwtAuthConfig& out) {
@@ -151,6 +222,8 @@ void load_authenticators(const Node& node, const std::string& base_dir,
           load_basic(entry, base_dir, auth.basic.emplace());
         } else if (*type == "jwt") {
           load_jwt(entry, base_dir, auth.jwt.emplace());
+        } else if (*type == "external") {
+          load_external(entry, base_dir, auth.external.emplace());
         }
       }
     }

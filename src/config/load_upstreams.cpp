@@ -29,7 +29,7 @@ void load_upstream_tls(const Node& node, const std::string& base_dir, UpstreamTl
 
 void load_upstream(const Node& node, const std::string& base_dir, UpstreamConfig& out) {
   if (!node.expect_map()) return;
-  node.allow_keys({"endpoints", "connect_timeout", "response_timeout", "max_idle", "tls"});
+  node.allow_keys({"endpoints", "connect_timeout", "response_timeout", "max_idle", "tls", "proxy"});
 
   const Node endpoints = node.require("endpoints");
   if (endpoints.expect_list()) {
@@ -54,6 +54,7 @@ void load_upstream(const Node& node, const std::string& base_dir, UpstreamConfig
     out.tls.emplace();
     load_upstream_tls(tls, base_dir, *out.tls);
   }
+  if (auto proxy = read_proxy(node.get("proxy"))) out.proxy = std::move(*proxy);
 }
 
 }  // namespace

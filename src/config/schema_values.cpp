@@ -95,6 +95,27 @@ std::optional<Endpoint> read_endpoint(const Node& node, EndpointKind kind) {
   return endpoint;
 }
 
+std::optional<ProxyConfig> read_proxy(const Node& node) {
+  ProxyConfig out;
+  out.origin = node.origin();
+  if (!node.present()) return out;
+  auto text = node.non_empty_text();
+  if (!text) return std::nullopt;
+  if (*text == "none") return out;
+  if (*text == "env") {
+    out.setting.mode = core::ProxyMode::Env;
+    return out;
+  }
+  auto url = core::parse_proxy_url(*text);
+  if (!url) {
+    node.error(url.error().message + " (expected none, env or http://[user:password@]host:port)");
+    return std::nullopt;
+  }
+  out.setting.mode = core::ProxyMode::Explicit;
+  out.setting.url = std::move(*url);
+  return out;
+}
+
 std::optional<std::string> read_header_name(const Node& node) {
   auto name = node.non_empty_text();
   if (!name) return std::nullopt;

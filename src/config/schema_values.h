@@ -33,6 +33,9 @@ std::optional<std::uint64_t> read_size(const Node& node, std::uint64_t min, std:
 /// An address; the endpoint's origin is this node.
 std::optional<Endpoint> read_endpoint(const Node& node, EndpointKind kind);
 
+/// `proxy:` of an outgoing target: `none`, `env`, or an http:// proxy URL (credentials allowed).
+std::optional<ProxyConfig> read_proxy(const Node& node);
+
 /// An HTTP field name (RFC 9110 token) that is not one of the framing or hop-by-hop fields
 /// the proxy must own (Host, Content-Length, Transfer-Encoding, Connection, ...).
 std::optional<std::string> read_header_name(const Node& node);

@@ -56,6 +56,8 @@ enum class DenialCode : std::uint16_t {
   UpstreamTlsFailed,
   UpstreamProtocolError,
   UpstreamUnavailable,
+  UpstreamProxyAuthRequired,
+  UpstreamProxyRefused,
   CalloutDnsFailed,
   CalloutConnectFailed,
   CalloutTlsUntrusted,
@@ -64,6 +66,9 @@ enum class DenialCode : std::uint16_t {
   CalloutNotFound,
   CalloutProtocolMismatch,
   CalloutUnexpectedStatus,
+  CalloutProxyRefused,
+  CalloutUnauthorized,
+  CalloutForbidden,
   kCount
 };
 
@@ -101,13 +106,20 @@ struct Denial {
   int status = 0;  ///< 0 = the catalogue's status
   std::string detail;
   std::vector<HeaderPair> headers;
+  /// A body to send instead of the rendered one (an external authorization service's own 401/403
+  /// page with `pass_body: true`), with its content type. Empty = render.
+  std::string passed_body;
+  std::string passed_content_type;
 
   int effective_status() const { return status != 0 ? status : spec(code).status; }
 };
 
 /// Builds a denial with the catalogue status.
 inline Denial make_denial(DenialCode code, std::string detail = {}) {
-  return Denial{code, 0, std::move(detail), {}};
+  Denial d;
+  d.code = code;
+  d.detail = std::move(detail);
+  return d;
 }
 
 }  // namespace portcullis::core

@@ -126,6 +126,14 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
      "configured)."},
     {UpstreamUnavailable, "upstream.unavailable", 503, Forward, "No upstream endpoint is available",
      "Check the upstream endpoints and their health."},
+    {UpstreamProxyAuthRequired, "upstream.proxy_auth_required", 502, Forward,
+     "The outbound proxy in front of the upstream demands authentication (407)",
+     "Put credentials in upstreams.<name>.proxy (http://user:password@host:port), or bypass the "
+     "proxy for this internal upstream (proxy: none, or NO_PROXY)."},
+    {UpstreamProxyRefused, "upstream.proxy_refused", 502, Forward,
+     "The outbound proxy refused the connection to the upstream",
+     "Check the proxy's rules for this host and port (CONNECT is often limited to port 443), or "
+     "bypass the proxy for this internal upstream."},
     {CalloutDnsFailed, "callout.dns_failed", 503, Authn,
      "The authorization service host name could not be resolved",
      "Check the callout URL's host name and the gateway's DNS configuration."},
@@ -150,6 +158,16 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
     {CalloutUnexpectedStatus, "callout.unexpected_status", 503, Authn,
      "The authorization service answered with an unexpected status",
      "Check the authorization service's logs for the status it returned."},
+    {CalloutProxyRefused, "callout.proxy_refused", 503, Authn,
+     "The outbound proxy refused the connection to the authorization service",
+     "Check the proxy's rules for this host and port (CONNECT is often limited to port 443), or "
+     "bypass the proxy for this internal service (proxy: none, or NO_PROXY)."},
+    {CalloutUnauthorized, "callout.unauthorized", 401, Authn,
+     "The authorization service did not authenticate this request",
+     "Sign in again or send the credentials the authorization service expects."},
+    {CalloutForbidden, "callout.forbidden", 403, Authn,
+     "The authorization service denied this request",
+     "Your identity is known to the authorization service but it does not allow this request."},
 }};
 
 constexpr bool catalogue_in_order() {

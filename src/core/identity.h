@@ -25,6 +25,8 @@ struct Identity {
   std::vector<std::string> groups;
   std::map<std::string, std::string> claims;
   CertFacts cert;
+  /// Headers an external authorization service returned for the upstream (copy_headers).
+  std::vector<std::pair<std::string, std::string>> upstream_headers;
 
   bool authenticated() const { return !method.empty(); }
 };

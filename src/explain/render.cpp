@@ -250,7 +250,11 @@ RenderedDenial render_denial(const core::Denial& denial, std::string_view reques
   }
 
   const std::string_view detail = detailed ? std::string_view(denial.detail) : std::string_view{};
-  if (format == BodyFormat::Html) {
+  if (!denial.passed_body.empty()) {
+    out.content_type =
+        denial.passed_content_type.empty() ? "text/plain" : denial.passed_content_type;
+    out.body = denial.passed_body;
+  } else if (format == BodyFormat::Html) {
     out.content_type = "text/html; charset=utf-8";
     out.body = html_page(spec, out.status, request_id, detail);
   } else {

@@ -154,6 +154,8 @@ struct Registry::Impl {
   static constexpr std::size_t kVerdictSuccess = static_cast<std::size_t>(core::DenialCode::kCount);
   static constexpr std::size_t kVerdictNone = kVerdictSuccess + 1;
   std::array<std::atomic<std::uint64_t>, kVerdictNone + 1> verdicts{};
+  std::deque<std::atomic<std::uint64_t>> failed_open;
+  std::map<std::string, std::atomic<std::uint64_t>*, std::less<>> failed_open_index;
 };
 
 Registry::Registry() : impl_(std::make_unique<Impl>()) {}
@@ -197,6 +199,17 @@ ListenerGauges* Registry::listener(std::string_view name) {
   ListenerGauges* gauges = &impl_->listeners.emplace_back(std::string(name));
   impl_->listener_index.emplace(std::string(name), gauges);
   return gauges;
+}
+
+std::atomic<std::uint64_t>* Registry::callout_failed_open(std::string_view authenticator) {
+  std::lock_guard lock(impl_->mutex);
+  if (const auto it = impl_->failed_open_index.find(authenticator);
+      it != impl_->failed_open_index.end()) {
+    return it->second;
+  }
+  auto* counter = &impl_->failed_open.emplace_back(0);
+  impl_->failed_open_index.emplace(std::string(authenticator), counter);
+  return counter;
 }
 
 void Registry::connection_opened(ListenerGauges* gauges) {
@@ -252,6 +265,17 @@ std::string Registry::prometheus_text() const {
   append_header(out, "portcullis_connections_active", "Open client connections, by listener.",
                 "gauge");
   for (const auto& [name, gauges] : impl_->listener_index) gauges->append(out);
+
+  if (!impl_->failed_open_index.empty()) {
+    append_header(out, "portcullis_callout_failed_open_total",
+                  "Requests let through by failure_mode: allow while the callout failed.",
+                  "counter");
+    for (const auto& [name, counter] : impl_->failed_open_index) {
+      out += "portcullis_callout_failed_open_total{authenticator=\"";
+      append_label_value(out, name);
+      out += "\"} " + std::to_string(counter->load(kRelaxed)) + "\n";
+    }
+  }
   return out;
 }
 

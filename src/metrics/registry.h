@@ -39,6 +39,9 @@ class Registry {
   void count_client_verdict(std::optional<core::DenialCode> code, bool success);
   /// Declares a listener; same lifetime and idempotence rules as route().
   ListenerGauges* listener(std::string_view name);
+  /// Declares an external authenticator; returns its counter of requests let through by
+  /// `failure_mode: allow` while the callout failed (same lifetime rules as route()).
+  std::atomic<std::uint64_t>* callout_failed_open(std::string_view authenticator);
   void connection_opened(ListenerGauges* gauges);
   void connection_closed(ListenerGauges* gauges);
 
@@ -48,6 +51,7 @@ class Registry {
   ///   portcullis_denials_total{code}            (every catalogue code, zeros included)
   ///   portcullis_client_cert_verdicts_total{result,code}  (SUCCESS | NONE | FAILED + code)
   ///   portcullis_connections_active{listener}
+  ///   portcullis_callout_failed_open_total{authenticator}
   std::string prometheus_text() const;
 
  private:

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.h"
+#include "net/callout_client.h"
 #include "net/outbound_http.h"
 #include "net/tls_context.h"
 
@@ -35,8 +36,12 @@ core::Result<std::shared_ptr<JwksFetcher>> JwksFetcher::create(std::string name,
   tls_config.origin = jwks.origin;
   auto tls = make_upstream_context(tls_config);
   if (!tls) return std::unexpected(tls.error());
-  return std::shared_ptr<JwksFetcher>(
+  auto proxy = choose_logged_proxy("authenticators." + name + ".jwks", jwks.proxy.setting, *url,
+                                   core::ProxyEnv::from_environment());
+  auto fetcher = std::shared_ptr<JwksFetcher>(
       new JwksFetcher(std::move(name), std::move(*url), std::move(*tls), jwks));
+  fetcher->proxy_ = std::move(proxy);
+  return fetcher;
 }
 
 JwksFetcher::JwksFetcher(std::string name, core::Url url, std::unique_ptr<asio::ssl::context> tls,
@@ -106,6 +111,7 @@ asio::awaitable<proxy::KeyRefresh> JwksFetcher::fetch() {
   request.tls = tls_.get();
   request.timeout = timeout_;
   request.max_body = kMaxJwksBytes;
+  request.proxy = proxy_;
   request.headers = {{"Accept", "application/jwk-set+json, application/json"},
                      {"User-Agent", "portcullis"}};
   OutboundResult result = co_await send_outbound(request);

@@ -54,6 +54,7 @@ class JwksFetcher final : public proxy::RemoteKeys {
   const std::string name_;
   const core::Url url_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
+  std::optional<core::ProxyUrl> proxy_;  ///< jwks.proxy, decided once at creation
   const std::chrono::milliseconds interval_;
   const std::chrono::milliseconds timeout_;
 

@@ -10,11 +10,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include <strings.h>
 #include <array>
 #include <memory>
 
 #include "net/dial_errors.h"
+#include "net/proxy_tunnel.h"
 #include "net/transports.h"
 
 namespace portcullis::net {
@@ -43,8 +43,17 @@ std::chrono::milliseconds remaining(Clock::time_point deadline) {
   return std::max(left, std::chrono::milliseconds{1});
 }
 
+/// The request bytes. Through a proxy, an http URL goes in absolute form with the proxy's
+/// credentials (RFC 9112 3.2.2); an https URL goes through a CONNECT tunnel in origin form.
 std::string serialize(const OutboundRequest& request) {
-  std::string out = request.method + " " + request.url.target + " HTTP/1.1\r\n";
+  const bool absolute = request.proxy && !request.url.https();
+  std::string out =
+      request.method + " " + (absolute ? request.url.text() : request.url.target) + " HTTP/1.1\r\n";
+  if (absolute) {
+    if (const auto auth = proxy_authorization(*request.proxy); !auth.empty()) {
+      out += "Proxy-Authorization: " + auth + "\r\n";
+    }
+  }
   const bool default_port = request.url.port == (request.url.https() ? 443 : 80);
   std::string host = request.url.authority();
   if (default_port) host = host.substr(0, host.rfind(':'));
@@ -109,8 +118,15 @@ awaitable<OutboundResult> exchange(proxy::Transport& transport, const OutboundRe
       }
       break;
     }
-    if (ec)
+    if (ec == asio::error::connection_reset && first && pending.empty() && !request.url.https()) {
+      // A TLS server reads our plain request as a broken record and drops the connection.
+      co_return failed(OutboundFailure::BadResponse,
+                       "the connection was reset without an answer (a TLS port answers a plain "
+                       "request like this: is the URL's scheme right?)");
+    }
+    if (ec) {
       co_return failed(OutboundFailure::Connect, "reading the answer failed: " + ec.message());
+    }
     pending.append(buf.data(), n);
     while (!pending.empty() && !parser.is_done()) {
       error_code pec;
@@ -147,37 +163,6 @@ awaitable<OutboundResult> exchange(proxy::Transport& transport, const OutboundRe
 
 }  // namespace
 
-std::string_view to_string(OutboundFailure failure) {
-  switch (failure) {
-    case OutboundFailure::None:
-      return "none";
-    case OutboundFailure::Dns:
-      return "dns";
-    case OutboundFailure::Connect:
-      return "connect";
-    case OutboundFailure::Timeout:
-      return "timeout";
-    case OutboundFailure::TlsUntrusted:
-      return "tls_untrusted";
-    case OutboundFailure::Tls:
-      return "tls";
-    case OutboundFailure::ProtocolMismatch:
-      return "protocol_mismatch";
-    case OutboundFailure::BadResponse:
-      return "bad_response";
-    case OutboundFailure::TooLarge:
-      return "too_large";
-  }
-  return "unknown";
-}
-
-std::string OutboundResponse::header(std::string_view name) const {
-  for (const auto& [n, v] : headers) {
-    if (n.size() == name.size() && ::strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
-  }
-  return {};
-}
-
 awaitable<OutboundResult> send_outbound(const OutboundRequest& request) {
   const auto deadline = Clock::now() + request.timeout;
   const auto ex = co_await asio::this_coro::executor;
@@ -186,6 +171,10 @@ awaitable<OutboundResult> send_outbound(const OutboundRequest& request) {
     // SECURITY: an https target without its trust settings is never contacted in clear text.
     co_return failed(OutboundFailure::Tls, "no TLS client context for an https URL");
   }
+  const core::ProxyUrl* proxy = request.proxy ? &*request.proxy : nullptr;
+  const std::string host = proxy ? proxy->host : url.host;
+  const std::uint16_t port = proxy ? proxy->port : url.port;
+  const std::string peer = proxy ? "proxy " + proxy->display() : url.authority();
 
   // Resolution, bounded by the deadline: the resolver runs getaddrinfo on a helper thread and
   // cancel() abandons the wait.
@@ -205,47 +194,51 @@ awaitable<OutboundResult> send_outbound(const OutboundRequest& request) {
     state->timed_out = true;
     resolver.cancel();
   });
-  const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+  const auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
                                                          redirect_error(use_awaitable, ec));
   state->done = true;
   guard.cancel();
+  const std::string what =
+      proxy ? "the proxy host \"" + host + "\" (" + peer + ")" : "\"" + host + "\"";
   if (state->timed_out) {
     co_return failed(OutboundFailure::Timeout,
-                     "resolving \"" + url.host + "\" took longer than " + ms_text(request.timeout));
+                     "resolving " + what + " took longer than " + ms_text(request.timeout));
   }
   if (ec) {
     co_return failed(is_dns_error(ec) ? OutboundFailure::Dns : OutboundFailure::Connect,
-                     "cannot resolve \"" + url.host + "\": " + ec.message());
+                     "cannot resolve " + what + ": " + ec.message());
   }
 
-  auto connect = [&](auto& transport) -> awaitable<OutboundResult> {
-    transport.expires_after(remaining(deadline));
-    ec = co_await transport.connect(endpoints);
-    if (ec == beast::error::timeout) {
-      co_return failed(
-          OutboundFailure::Timeout,
-          "connecting to " + url.authority() + " took longer than " + ms_text(request.timeout));
-    }
-    if (ec) {
-      co_return failed(OutboundFailure::Connect,
-                       "connect to " + url.authority() + " failed: " + ec.message());
-    }
-    error_code ignored;
-    transport.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-    co_return OutboundResult{};
-  };
+  TcpTransport tcp(ex);
+  tcp.expires_after(remaining(deadline));
+  ec = co_await tcp.connect(endpoints);
+  if (ec == beast::error::timeout) {
+    co_return failed(OutboundFailure::Timeout,
+                     "connecting to " + peer + " took longer than " + ms_text(request.timeout));
+  }
+  if (ec)
+    co_return failed(OutboundFailure::Connect, "connect to " + peer + " failed: " + ec.message());
+  error_code ignored;
+  tcp.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
 
   if (!url.https()) {
-    TcpTransport transport(ex);
-    auto connected = co_await connect(transport);
-    if (!connected.ok()) co_return connected;
-    auto result = co_await exchange(transport, request, deadline);
-    transport.close();
+    auto result = co_await exchange(tcp, request, deadline);
+    tcp.close();
+    if (proxy && result.ok() && result.response.status == 407) {
+      co_return failed(OutboundFailure::ProxyAuthRequired,
+                       proxy_auth_detail(*proxy, result.response.header("Proxy-Authenticate")));
+    }
     co_return result;
   }
-  TlsTransport transport(ex, *request.tls);
-  auto connected = co_await connect(transport);
-  if (!connected.ok()) co_return connected;
+  if (proxy) {
+    tcp.expires_after(remaining(deadline));
+    auto tunnel = co_await open_tunnel(tcp, *proxy, url.authority());
+    if (!tunnel.ok()) {
+      tcp.close();
+      co_return tunnel;
+    }
+  }
+  TlsTransport transport(std::move(tcp.socket()), *request.tls);
   ec = co_await transport.handshake_client(url.host, url.host, remaining(deadline));
   if (ec == beast::error::timeout) {
     co_return failed(OutboundFailure::Timeout,
@@ -259,7 +252,8 @@ awaitable<OutboundResult> send_outbound(const OutboundRequest& request) {
     r.failure = tls.kind == TlsFailureKind::Untrusted          ? OutboundFailure::TlsUntrusted
                 : tls.kind == TlsFailureKind::ProtocolMismatch ? OutboundFailure::ProtocolMismatch
                                                                : OutboundFailure::Tls;
-    r.detail = "TLS with " + url.authority() + ": " + tls.text;
+    r.detail =
+        "TLS with " + url.authority() + (proxy ? " (through " + peer + ")" : "") + ": " + tls.text;
     r.chain = std::move(tls.chain);
     transport.close();
     co_return r;

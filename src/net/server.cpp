@@ -13,6 +13,7 @@
 #include "metrics/registry.h"
 #include "net/admin_server.h"
 #include "net/blocking_pool.h"
+#include "net/callout_client.h"
 #include "net/jwks_fetcher.h"
 #include "net/tls_context.h"
 #include "net/worker.h"
@@ -80,9 +81,10 @@ Server::~Server() = default;
 core::Result<void> validate_for_serving(const config::Config& config) {
   metrics::Registry metrics;
   auto copy = config;
-  copy.log.access = config::AccessLogTarget::Off;    // do not create the log file when checking
-  const auto remote_keys = jwks_checking_factory();  // checks the urls, fetches nothing
-  auto rt = proxy::build_runtime(std::move(copy), metrics, &remote_keys);
+  copy.log.access = config::AccessLogTarget::Off;  // do not create the log file when checking
+  // Checks the urls, CAs and client certificates; fetches and calls nothing.
+  const proxy::OutboundFactories outbound{jwks_checking_factory(), callout_factory()};
+  auto rt = proxy::build_runtime(std::move(copy), metrics, &outbound);
   if (!rt) return std::unexpected(rt.error());
   auto tls = make_tls_contexts(**rt);
   if (!tls) return std::unexpected(tls.error());
@@ -96,8 +98,8 @@ core::Result<std::unique_ptr<Server>> Server::create(config::Config config) {
   int workers = config.workers > 0
                     ? config.workers
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const auto remote_keys = jwks_fetcher_factory();
-  auto rt = proxy::build_runtime(std::move(config), impl.metrics, &remote_keys);
+  const proxy::OutboundFactories outbound{jwks_fetcher_factory(), callout_factory()};
+  auto rt = proxy::build_runtime(std::move(config), impl.metrics, &outbound);
   if (!rt) return std::unexpected(rt.error());
   impl.runtime = std::move(*rt);
   auto tls = make_tls_contexts(*impl.runtime);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "net/dial_errors.h"
+#include "net/proxy_tunnel.h"
 #include "net/transports.h"
 #include "pki/openssl_ptr.h"
 
@@ -29,6 +30,20 @@ class PooledConnection final : public proxy::UpstreamConnection {
   proxy::Transport& transport() override { return *transport_; }
   const std::string& endpoint() const override { return endpoint_; }
   bool reused() const override { return reused_; }
+  const std::string* absolute_prefix() const override {
+    return absolute_prefix_.empty() ? nullptr : &absolute_prefix_;
+  }
+  const std::string& proxy_authorization() const override { return proxy_authorization_; }
+  const std::string& via_proxy() const override { return via_proxy_; }
+
+  /// Marks the connection as going through `proxy` (absolute form when `absolute`).
+  void set_proxy(const core::ProxyUrl& proxy, bool absolute, std::string prefix) {
+    via_proxy_ = "proxy " + proxy.display();
+    if (absolute) {
+      absolute_prefix_ = std::move(prefix);
+      proxy_authorization_ = net::proxy_authorization(proxy);
+    }
+  }
 
   void mark_reused() { reused_ = true; }
   std::size_t upstream() const { return upstream_; }
@@ -49,6 +64,9 @@ class PooledConnection final : public proxy::UpstreamConnection {
   std::size_t upstream_;
   std::size_t endpoint_index_;
   bool reused_ = false;
+  std::string absolute_prefix_;
+  std::string proxy_authorization_;
+  std::string via_proxy_;
 };
 
 namespace {
@@ -73,7 +91,11 @@ UpstreamPool::UpstreamPool(asio::io_context& io, const proxy::Runtime& runtime,
   for (std::size_t i = 0; i < runtime.upstreams.size(); ++i) {
     const auto* cfg = runtime.upstreams[i];
     UpstreamState up{cfg, i < tls.size() ? tls[i] : nullptr, {}, 0};
-    for (const auto& ep : cfg->endpoints) up.endpoints.push_back({&ep, ep.to_string(), {}});
+    const auto env = core::ProxyEnv::from_environment();
+    for (const auto& ep : cfg->endpoints) {
+      auto choice = core::choose_proxy(cfg->proxy.setting, up.tls ? "https" : "http", ep.host, env);
+      up.endpoints.push_back({&ep, ep.to_string(), {}, std::move(choice.proxy)});
+    }
     upstreams_.push_back(std::move(up));
   }
 }
@@ -122,59 +144,77 @@ asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, Endpoin
                                                       std::size_t ei) {
   const auto& cfg = *up.config;
   const auto& endpoint = *ep.endpoint;
+  const core::ProxyUrl* via = ep.proxy ? &*ep.proxy : nullptr;
+  const std::string through = via ? " through proxy " + via->display() : "";
   auto fail = [&](DenialCode code, std::string what) {
-    return proxy::DialResult{
-        nullptr,
-        core::make_denial(code, "upstream \"" + cfg.name + "\" endpoint " + ep.label + ": " + what),
-        ep.label};
+    return proxy::DialResult{nullptr,
+                             core::make_denial(code, "upstream \"" + cfg.name + "\" endpoint " +
+                                                         ep.label + through + ": " + what),
+                             ep.label};
   };
 
   error_code ec;
   asio::ip::tcp::resolver resolver(io_);
-  const auto results = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                                       redirect_error(use_awaitable, ec));
+  const std::string& host = via ? via->host : endpoint.host;
+  const auto results = co_await resolver.async_resolve(
+      host, std::to_string(via ? via->port : endpoint.port), redirect_error(use_awaitable, ec));
   if (ec) {
     co_return fail(
         is_dns_error(ec) ? DenialCode::UpstreamDnsFailed : DenialCode::UpstreamConnectFailed,
-        "cannot resolve \"" + endpoint.host + "\": " + ec.message());
+        std::string(via ? "cannot resolve the proxy host \"" : "cannot resolve \"") + host +
+            "\": " + ec.message());
   }
 
-  auto connect_and_wrap = [&](auto transport) -> asio::awaitable<proxy::DialResult> {
-    transport->expires_after(cfg.connect_timeout);
-    ec = co_await transport->connect(results);
-    if (ec == beast::error::timeout) {
-      co_return fail(
-          DenialCode::UpstreamTimeout,
-          "connect timed out after " + std::to_string(cfg.connect_timeout.count()) + " ms");
-    }
-    if (ec) co_return fail(DenialCode::UpstreamConnectFailed, "connect failed: " + ec.message());
-    transport->socket().set_option(asio::ip::tcp::no_delay(true), ec);
-    if constexpr (std::is_same_v<decltype(transport), std::unique_ptr<TlsTransport>>) {
-      const std::string sni = cfg.tls && !cfg.tls->sni.empty() ? cfg.tls->sni : endpoint.host;
-      ec = co_await transport->handshake_client(sni, sni, cfg.connect_timeout);
-      if (ec == beast::error::timeout) {
-        co_return fail(
-            DenialCode::UpstreamTimeout,
-            "TLS handshake timed out after " + std::to_string(cfg.connect_timeout.count()) + " ms");
-      }
-      if (ec) {
-        co_return fail(DenialCode::UpstreamTlsFailed,
-                       "TLS handshake failed: " + tls_failure_text(transport->native(), ec));
-      }
-    }
-    transport->expires_never();
-    co_return proxy::DialResult{
-        std::make_unique<PooledConnection>(std::move(transport), ep.label,
-                                           static_cast<std::size_t>(&up - upstreams_.data()), ei),
-        {},
-        ep.label};
-  };
-
-  if (up.tls) {
-    co_return co_await connect_and_wrap(
-        std::make_unique<TlsTransport>(io_.get_executor(), *up.tls));
+  auto tcp = std::make_unique<TcpTransport>(io_.get_executor());
+  tcp->expires_after(cfg.connect_timeout);
+  ec = co_await tcp->connect(results);
+  if (ec == beast::error::timeout) {
+    co_return fail(DenialCode::UpstreamTimeout,
+                   std::string(via ? "connecting to the proxy" : "connect") + " timed out after " +
+                       std::to_string(cfg.connect_timeout.count()) + " ms");
   }
-  co_return co_await connect_and_wrap(std::make_unique<TcpTransport>(io_.get_executor()));
+  if (ec) {
+    co_return fail(
+        DenialCode::UpstreamConnectFailed,
+        std::string(via ? "connect to the proxy failed: " : "connect failed: ") + ec.message());
+  }
+  tcp->socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  const auto index = static_cast<std::size_t>(&up - upstreams_.data());
+
+  if (!up.tls) {
+    tcp->expires_never();
+    auto conn = std::make_unique<PooledConnection>(std::move(tcp), ep.label, index, ei);
+    if (via) conn->set_proxy(*via, true, "http://" + endpoint.to_string());
+    co_return proxy::DialResult{std::move(conn), {}, ep.label};
+  }
+  if (via) {
+    auto tunnel = co_await open_tunnel(*tcp, *via, endpoint.to_string());
+    if (!tunnel.ok()) {
+      tcp->close();
+      const auto code = tunnel.failure == core::OutboundFailure::ProxyAuthRequired
+                            ? DenialCode::UpstreamProxyAuthRequired
+                        : tunnel.failure == core::OutboundFailure::Timeout
+                            ? DenialCode::UpstreamTimeout
+                            : DenialCode::UpstreamProxyRefused;
+      co_return fail(code, tunnel.detail);
+    }
+  }
+  auto tls = std::make_unique<TlsTransport>(std::move(tcp->socket()), *up.tls);
+  const std::string sni = cfg.tls && !cfg.tls->sni.empty() ? cfg.tls->sni : endpoint.host;
+  ec = co_await tls->handshake_client(sni, sni, cfg.connect_timeout);
+  if (ec == beast::error::timeout) {
+    co_return fail(
+        DenialCode::UpstreamTimeout,
+        "TLS handshake timed out after " + std::to_string(cfg.connect_timeout.count()) + " ms");
+  }
+  if (ec) {
+    co_return fail(DenialCode::UpstreamTlsFailed,
+                   "TLS handshake failed: " + tls_failure_text(tls->native(), ec));
+  }
+  tls->expires_never();
+  auto conn = std::make_unique<PooledConnection>(std::move(tls), ep.label, index, ei);
+  if (via) conn->set_proxy(*via, false, {});
+  co_return proxy::DialResult{std::move(conn), {}, ep.label};
 }
 
 void UpstreamPool::release(std::unique_ptr<proxy::UpstreamConnection> connection, bool reusable) {

@@ -6,8 +6,10 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "core/proxy_select.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream_dialer.h"
 
@@ -33,6 +35,7 @@ class UpstreamPool final : public proxy::UpstreamDialer {
     const config::Endpoint* endpoint;
     std::string label;
     std::vector<std::unique_ptr<PooledConnection>> idle;
+    std::optional<core::ProxyUrl> proxy;  ///< upstreams.<name>.proxy for this endpoint
   };
   struct UpstreamState {
     const config::UpstreamConfig* config;

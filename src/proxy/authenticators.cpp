@@ -36,7 +36,7 @@ core::Result<JwksFile> JwksFile::load(const std::string& path) {
 }
 
 core::Result<std::shared_ptr<AuthenticatorSet>> AuthenticatorSet::build(
-    const config::Config& config, const RemoteKeysFactory* remote_keys) {
+    const config::Config& config, const OutboundFactories* outbound) {
   auto set = std::make_shared<AuthenticatorSet>();
   for (const auto& [name, entry] : config.authenticators) {
     if (entry.basic) {
@@ -52,11 +52,11 @@ core::Result<std::shared_ptr<AuthenticatorSet>> AuthenticatorSet::build(
       auto jwt = std::make_unique<JwtEntry>();
       if (!jc.jwks.file) {
         // SECURITY: a jwks.url without a fetcher would run without keys: refuse.
-        if (remote_keys == nullptr || !*remote_keys) {
+        if (outbound == nullptr || !outbound->remote_keys) {
           return core::fail("fetching a JWKS url is not available here", jc.jwks.origin.path,
                             jc.jwks.origin.line);
         }
-        auto remote = (*remote_keys)(name, jc.jwks);
+        auto remote = outbound->remote_keys(name, jc.jwks);
         if (!remote) return std::unexpected(remote.error());
         jwt->verifier =
             std::make_unique<authn::JwtAuthenticator>(std::move(settings), (*remote)->keys());
@@ -87,6 +87,20 @@ core::Result<std::shared_ptr<AuthenticatorSet>> AuthenticatorSet::build(
       jwt->verifier = std::make_unique<authn::JwtAuthenticator>(std::move(settings), keys);
       jwt->jwks_file = std::move(*source);
       set->jwt_.emplace(name, std::move(jwt));
+    } else if (entry.external) {
+      // SECURITY: an external authenticator without its callout would decide nothing: refuse.
+      if (outbound == nullptr || !outbound->callouts) {
+        return core::fail("external authorization callouts are not available here",
+                          entry.origin.path, entry.origin.line);
+      }
+      auto decider = authn::ExternalAuthenticator::create(name, *entry.external);
+      if (!decider) return std::unexpected(decider.error());
+      auto callout = outbound->callouts(name, *entry.external);
+      if (!callout) return std::unexpected(callout.error());
+      auto ext = std::make_unique<ExternalEntry>();
+      ext->decider = std::move(*decider);
+      ext->callout = std::move(*callout);
+      set->external_.emplace(name, std::move(ext));
     }
   }
   return set;
@@ -104,6 +118,9 @@ core::Result<std::vector<RouteAuthenticator>> AuthenticatorSet::route_list(
     } else if (auto j = jwt_.find(name); j != jwt_.end()) {
       entry.kind = RouteAuthenticator::Kind::Jwt;
       entry.jwt = j->second.get();
+    } else if (auto e = external_.find(name); e != external_.end()) {
+      entry.kind = RouteAuthenticator::Kind::External;
+      entry.external = e->second.get();
     } else if (name == "mtls") {
       entry.kind = RouteAuthenticator::Kind::Mtls;
     } else {

@@ -2,6 +2,8 @@
 // and the per-route lists the authn stage walks in order.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -9,11 +11,12 @@
 
 #include "authn/basic.h"
 #include "authn/basic_file_source.h"
+#include "authn/external.h"
 #include "authn/jwt_keys.h"
 #include "authn/jwt_verifier.h"
 #include "config/config.h"
 #include "core/result.h"
-#include "proxy/remote_keys.h"
+#include "proxy/outbound.h"
 
 namespace portcullis::proxy {
 
@@ -38,21 +41,33 @@ struct JwtEntry {
   std::shared_ptr<RemoteKeys> jwks_remote;
 };
 
+/// An external authenticator: its decisions and its callout.
+struct ExternalEntry {
+  std::unique_ptr<authn::ExternalAuthenticator> decider;
+  std::shared_ptr<Callout> callout;
+  std::atomic<std::uint64_t>* failed_open = nullptr;  ///< metrics counter (may be null)
+};
+
 /// One entry of a route's `authn` list.
 struct RouteAuthenticator {
-  enum class Kind { Mtls, Basic, Jwt };
+  enum class Kind { Mtls, Basic, Jwt, External };
   Kind kind = Kind::Mtls;
   std::string name;
   authn::BasicAuthenticator* basic = nullptr;  ///< Kind::Basic
   JwtEntry* jwt = nullptr;                     ///< Kind::Jwt
+  ExternalEntry* external = nullptr;           ///< Kind::External
 };
 
 class AuthenticatorSet {
  public:
   /// Loads every authenticator (htpasswd and groups files, JWKS files). Errors name the YAML key.
-  /// `remote_keys` makes the fetcher of each `jwks.url`; without it such a config is refused.
+  /// `outbound` makes the fetcher of each `jwks.url` and the callout of each `external`
+  /// authenticator; without it such a config is refused.
   static core::Result<std::shared_ptr<AuthenticatorSet>> build(
-      const config::Config& config, const RemoteKeysFactory* remote_keys = nullptr);
+      const config::Config& config, const OutboundFactories* outbound = nullptr);
+
+  /// The external authenticators (to register their metrics).
+  std::map<std::string, std::unique_ptr<ExternalEntry>>& externals() { return external_; }
 
   /// The route's list, in order. A name that is neither "mtls" nor a loaded authenticator is an
   /// error (the config loader already refuses it; this keeps the runtime fail-closed on its own).
@@ -62,6 +77,7 @@ class AuthenticatorSet {
  private:
   std::map<std::string, std::unique_ptr<authn::BasicAuthenticator>> basic_;
   std::map<std::string, std::unique_ptr<JwtEntry>> jwt_;
+  std::map<std::string, std::unique_ptr<ExternalEntry>> external_;
 };
 
 }  // namespace portcullis::proxy

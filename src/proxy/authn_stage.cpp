@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/log.h"
 #include "proxy/client_identity.h"
 
 namespace portcullis::proxy {
@@ -103,6 +104,55 @@ awaitable<authn::Outcome> jwt_outcome(const ConnectionContext& ctx, JwtEntry& jw
   co_return jwt.verifier->authenticate(authorization, std::chrono::system_clock::now());
 }
 
+authn::CalloutInput callout_input(const ConnectionContext& ctx, const ExternalEntry& external,
+                                  const RequestHead& head) {
+  authn::CalloutInput in;
+  in.method = head.method;
+  in.uri = head.target;
+  in.host = std::string(head.headers.get("host").value_or(""));
+  in.tls = ctx.listener->tls;
+  const auto xff = head.headers.get("x-forwarded-for");
+  in.forwarded_for = xff ? std::string(*xff) + ", " + ctx.peer_text : ctx.peer_text;
+  for (const auto& name : external.decider->config().forward_headers) {
+    for (const auto& field : head.headers.fields()) {
+      if (field.first.size() == name.size() &&
+          std::equal(name.begin(), name.end(), field.first.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          })) {
+        in.forwarded.emplace_back(name, field.second);
+      }
+    }
+  }
+  if (ctx.client_cert) {
+    const pki::Verdict& v = *ctx.client_cert;
+    in.cert_verify = v.ssl_client_verify();
+    if (v.outcome != pki::Verdict::Outcome::None) {
+      in.cert_subject = v.leaf.subject;
+      in.cert_issuer = v.leaf.issuer;
+      in.cert_sha256 = v.leaf.sha256;
+    }
+  }
+  return in;
+}
+
+awaitable<authn::Outcome> external_outcome(const ConnectionContext& ctx, ExternalEntry& external,
+                                           const RequestHead& head) {
+  const authn::CalloutInput input = callout_input(ctx, external, head);
+  const auto now = std::chrono::steady_clock::now();
+  if (auto hit = external.decider->cached(input, now)) co_return std::move(*hit);
+  auto result = co_await external.callout->call(external.decider->request_headers(input));
+  authn::CalloutDecision decision = external.decider->decide(result, external.callout->target());
+  if (decision.failed_open) {
+    if (external.failed_open != nullptr) external.failed_open->fetch_add(1);
+    // Every use of fail-open is visible: the operator chose it, the log shows each time.
+    core::log(core::LogLevel::Warn, "authenticators.{}: failure_mode allow let a {} {} through: {}",
+              external.decider->name(), head.method, head.path(), result.detail);
+  }
+  external.decider->remember(input, decision, std::chrono::steady_clock::now());
+  co_return std::move(decision.outcome);
+}
+
 std::string scheme_of(std::string_view authorization) {
   const auto space = authorization.find(' ');
   return std::string(authorization.substr(0, space));
@@ -111,7 +161,8 @@ std::string scheme_of(std::string_view authorization) {
 }  // namespace
 
 awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const RouteRuntime& route,
-                                       const HeaderList& headers) {
+                                       const RequestHead& head) {
+  const HeaderList& headers = head.headers;
   const ListenerRuntime& listener = *ctx.listener;
   AuthnResult result;
   // 1. The listener's requirement: require / require_handshake need a valid certificate on
@@ -161,6 +212,9 @@ awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const Route
         break;
       case Kind::Jwt:
         outcome = co_await jwt_outcome(ctx, *entry.jwt, authorization);
+        break;
+      case Kind::External:
+        outcome = co_await external_outcome(ctx, *entry.external, head);
         break;
     }
     if (auto* rejected = std::get_if<authn::Rejected>(&outcome)) {

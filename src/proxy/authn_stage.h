@@ -23,6 +23,6 @@ struct AuthnResult {
 
 boost::asio::awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx,
                                                     const RouteRuntime& route,
-                                                    const HeaderList& headers);
+                                                    const RequestHead& head);
 
 }  // namespace portcullis::proxy

@@ -112,7 +112,7 @@ class Exchange {
     record_.route = route_->config->name;
 
     // authn
-    auto authn = co_await run_authn_stage(ctx_, *route_, head.headers);
+    auto authn = co_await run_authn_stage(ctx_, *route_, head);
     if (authn.denial) co_return co_await deny(std::move(*authn.denial), !body_complete());
     identity_ = std::move(authn.identity);
     record_.auth_method = identity_.method;
@@ -224,6 +224,9 @@ class Exchange {
     // jwt_authn does the same); identity travels in the identity headers instead.
     if (identity_.method == "basic" || identity_.method == "jwt")
       out.headers.remove("authorization");
+    // What an external authorization service asserted (copy_headers; client copies were
+    // stripped with the identity headers).
+    for (const auto& [name, value] : identity_.upstream_headers) out.headers.add(name, value);
     out.framing = head.framing;
     out.content_length = head.content_length;
     const std::string out_head = serialize_request_head(out);
@@ -247,7 +250,18 @@ class Exchange {
         const std::array<asio::const_buffer, 1> bufs{asio::buffer(kContinue)};
         if (!co_await write_client(bufs)) co_return Outcome::Close;
       }
-      const auto sent = co_await send_request(out_head, out.framing);
+      std::string proxied_head;
+      if (const std::string* prefix = upstream_->absolute_prefix()) {
+        // A plain-HTTP upstream behind an outbound proxy: absolute form (RFC 9112 3.2.2).
+        RequestHead via = out;
+        via.target = *prefix + out.target;
+        if (!upstream_->proxy_authorization().empty()) {
+          via.headers.set("Proxy-Authorization", upstream_->proxy_authorization());
+        }
+        proxied_head = serialize_request_head(via);
+      }
+      const auto sent =
+          co_await send_request(proxied_head.empty() ? out_head : proxied_head, out.framing);
       if (sent == SendResult::Denied) co_return Outcome::Close;
       if (sent == SendResult::UpstreamFailed) {
         if (can_retry(attempt)) continue;
@@ -384,6 +398,15 @@ class Exchange {
         }
       }
       const int status = response_->head().status;
+      if (status == 407 && !upstream_->via_proxy().empty()) {
+        // The outbound proxy, not the upstream, refused: never relay its 407 to the client.
+        const auto asks = response_->head().headers.get("proxy-authenticate");
+        pending_denial_ = upstream_failure(
+            DenialCode::UpstreamProxyAuthRequired,
+            upstream_->via_proxy() + " answered 407 Proxy Authentication Required" +
+                (asks ? " (it asks for: " + std::string(*asks) + ")" : std::string()));
+        co_return ReadHeadResult::Denied;
+      }
       if (status >= 100 && status < 200) {
         if (status == 101) {
           pending_denial_ = upstream_failure(DenialCode::UpstreamProtocolError,

@@ -32,9 +32,17 @@ void warn_ambiguous_users(const config::RouteConfig& route,
   }
 }
 
-std::vector<std::string> identity_header_names(const config::ListenerConfig& listener) {
+std::vector<std::string> identity_header_names(const config::Config& config,
+                                               const config::ListenerConfig& listener) {
   std::vector<std::string> names;
   for (const auto& r : listener.routes) {
+    // SECURITY: what an external authorization service asserts (copy_headers) is identity too:
+    // a client-sent copy must never reach the upstream when the service sends none.
+    for (const auto& a : r.authn) {
+      const auto it = config.authenticators.find(a);
+      if (it == config.authenticators.end() || !it->second.external) continue;
+      for (const auto& n : it->second.external->copy_headers) names.push_back(n);
+    }
     const auto& h = r.identity_headers;
     for (const auto* n :
          {&h.user, &h.groups, &h.subject, &h.issuer, &h.san, &h.fingerprint, &h.verify, &h.cert}) {
@@ -48,13 +56,16 @@ std::vector<std::string> identity_header_names(const config::ListenerConfig& lis
 
 core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config,
                                                            metrics::Registry& metrics,
-                                                           const RemoteKeysFactory* remote_keys) {
+                                                           const OutboundFactories* outbound) {
   auto log = AccessLog::open(config.log);
   if (!log) return std::unexpected(log.error());
-  auto authenticators = AuthenticatorSet::build(config, remote_keys);
+  auto authenticators = AuthenticatorSet::build(config, outbound);
   if (!authenticators) return std::unexpected(authenticators.error());
   auto rt = std::make_shared<Runtime>(
       Runtime{std::move(config), {}, {}, &metrics, std::move(*log), std::move(*authenticators)});
+  for (auto& [name, external] : rt->authenticators->externals()) {
+    external->failed_open = metrics.callout_failed_open(name);
+  }
   std::vector<std::string> names;
   for (const auto& [name, up] : rt->config.upstreams) {
     names.push_back(name);
@@ -64,7 +75,7 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
     ListenerRuntime lr{&lc,
                        route::Router(lc.routes),
                        {},
-                       IdentityHeaderStripper(identity_header_names(lc)),
+                       IdentityHeaderStripper(identity_header_names(rt->config, lc)),
                        metrics.route(lc.name, ""),
                        metrics.listener(lc.name),
                        lc.tls.has_value()};

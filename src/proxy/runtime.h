@@ -49,10 +49,9 @@ struct Runtime {
   std::shared_ptr<AuthenticatorSet> authenticators;
 };
 
-/// Builds the snapshot. `metrics` must outlive it. `remote_keys` fetches `jwks.url` keys (see
-/// AuthenticatorSet::build).
+/// Builds the snapshot. `metrics` must outlive it. `outbound` makes the JWKS fetchers and the
+/// external callouts (see AuthenticatorSet::build).
 core::Result<std::shared_ptr<const Runtime>> build_runtime(
-    config::Config config, metrics::Registry& metrics,
-    const RemoteKeysFactory* remote_keys = nullptr);
+    config::Config config, metrics::Registry& metrics, const OutboundFactories* outbound = nullptr);
 
 }  // namespace portcullis::proxy

@@ -22,6 +22,18 @@ class UpstreamConnection {
   virtual const std::string& endpoint() const = 0;
   /// True when the connection came from the idle pool (it may have been closed by the peer).
   virtual bool reused() const = 0;
+  /// A plain-HTTP upstream reached through an outbound proxy: requests go in absolute form,
+  /// "http://host:port" + target, with this Proxy-Authorization (may be empty).
+  virtual const std::string* absolute_prefix() const { return nullptr; }
+  virtual const std::string& proxy_authorization() const {
+    static const std::string kNone;
+    return kNone;
+  }
+  /// "proxy http://host:port" when the connection goes through an outbound proxy, else "".
+  virtual const std::string& via_proxy() const {
+    static const std::string kNone;
+    return kNone;
+  }
 };
 
 struct DialResult {

@@ -75,7 +75,7 @@ def test_keys_are_fetched_at_start_and_used(base):
     seen = service.seen[0]
     assert seen.method == "GET" and "json" in seen.headers["accept"]
     r = call(base, gw, "valid-rs256")
-    assert r.status == 200, r.text()
+    assert r.status == 200, r.text
     assert r.json()["headers"]["x-auth-user"] == "alice"
     r = call(base, gw, "valid-es256")
     assert r.status == 200
@@ -91,7 +91,7 @@ def test_unknown_kid_refetches_at_most_once_per_interval(base):
     # The issuer rotates: rsa-2 appears in the JWKS; the gateway has not seen it yet.
     keys.document = Path(base["tokens"].path("jwks-rotated.json")).read_bytes()
     r = call(base, gw, "rotated-rs256")
-    assert r.status == 200, r.text()
+    assert r.status == 200, r.text
     assert service.count() == 2, "one fetch for the unknown kid"
     # A kid in no JWKS: the refresh interval has not passed, so no new fetch.
     r = call(base, gw, "kid-unknown")

@@ -78,7 +78,7 @@ def cases(pki, tmp):
         "unknown-upstream": (dict(replace=[("upstream: app", "upstream: nope")]),
                              "listeners[0].routes[0].upstream", 12, "nope"),
         "authenticator-refused": (dict(append="authenticators:\n  users: { type: external }\n"),
-                                  "authenticators.users.type", 18, "not available"),
+                                  "authenticators.users", 18, "missing required key \"url\""),
         # A trusted_ca without any CA certificate (a self-signed leaf) refuses to start.
         "client-auth-bundle-without-ca": (dict(replace=[("      key: ", "      client_auth: { mode: require, "
                                                "trusted_ca: " + pki.path("client-self-signed.pem")

@@ -533,12 +533,46 @@ TEST_F(LoaderErrorTest, DuplicateYamlKey) {
 TEST_F(LoaderErrorTest, AuthenticatorTypes) {
   EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
 authenticators:
-  users:
+  check:
+    type: external
+    url: http://auth.internal/check
+    ca: ca.pem
+)",
+                      "authenticators.check.ca", 6, "\"ca\" applies to an https:// url only");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  check:
     type: external
     url: https://auth.internal/check
+    cert: server.pem
 )",
-                      "authenticators.users.type", 4,
-                      "authenticator type \"external\" is not available in this build");
+                      "authenticators.check.cert", 6, "\"cert\" and \"key\" go together");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  check: { type: external, url: "https://auth.internal/", failure_mode: open }
+)",
+                      "authenticators.check.failure_mode", 3,
+                      "unknown failure mode \"open\" (expected one of: deny, allow)");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  check: { type: external, url: "https://auth.internal/", proxy: "socks5://p:1080" }
+)",
+                      "authenticators.check.proxy", 3,
+                      "unsupported proxy scheme 'socks5://'; only http:// proxies are supported "
+                      "(expected none, env or http://[user:password@]host:port)");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  check: { type: external, url: "auth.internal/check" }
+)",
+                      "authenticators.check.url", 3,
+                      "not an absolute URL (expected http(s)://host)");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  check: { type: external, url: "https://a/", copy_headers: [Content-Length] }
+)",
+                      "authenticators.check.copy_headers[0]", 3,
+                      "header \"Content-Length\" is managed by the proxy and cannot carry "
+                      "identity");
   EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
 authenticators:
   users: { type: ldap }
@@ -617,18 +651,39 @@ authenticators:
                       "exactly one of \"file\" and \"url\" is required");
 }
 
-TEST_F(LoaderErrorTest, RouteNamingAnUnavailableAuthenticatorReportsTheAuthenticator) {
+TEST_F(LoaderErrorTest, RouteNamingABrokenAuthenticatorReportsTheAuthenticator) {
   EXPECT_CONFIG_ERROR(R"(listeners:
   - name: public
     listen: 127.0.0.1:8443
     routes:
       - { name: api, authn: [tokens], upstream: app }
 authenticators:
-  tokens: { type: external, url: "https://auth.internal/" }
+  tokens: { type: external, url: "ftp://auth.internal/" }
 upstreams: { app: { endpoints: ["127.0.0.1:9000"] } }
 )",
-                      "authenticators.tokens.type", 7,
-                      "authenticator type \"external\" is not available in this build");
+                      "authenticators.tokens.url", 7,
+                      "unsupported scheme \"ftp\" (expected http or https)");
+}
+
+TEST_F(LoaderErrorTest, ProxySettings) {
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+upstreams: { app: { endpoints: ["127.0.0.1:9000"], proxy: "https://proxy:3128" } }
+)",
+                      "upstreams.app.proxy", 2,
+                      "https:// proxies (TLS to the proxy) are not supported; use http:// \u2014 "
+                      "the tunnel to the target is still TLS end to end (expected none, env or "
+                      "http://[user:password@]host:port)");
+  EXPECT_CONFIG_ERROR(R"(listeners: [ { name: a, listen: "127.0.0.1:1" } ]
+authenticators:
+  tokens:
+    type: jwt
+    issuer: https://idp/
+    audiences: [api]
+    jwks: { file: ca.pem, proxy: env }
+    algorithms: [RS256]
+)",
+                      "authenticators.tokens.jwks.proxy", 7,
+                      "\"proxy\" applies to a JWKS url only");
 }
 
 TEST_F(LoaderErrorTest, ListenerAddressMustBeAnIpLiteral) {
