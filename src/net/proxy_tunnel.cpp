@@ -63,8 +63,9 @@ std::string proxy_authorization(const core::ProxyUrl& proxy) {
   return "Basic " + out;
 }
 
-std::string proxy_auth_detail(const core::ProxyUrl& proxy, const std::string& proxy_authenticate) {
-  std::string detail = "proxy " + proxy.display() + " answered 407 Proxy Authentication Required";
+std::string proxy_auth_detail(const core::ProxyUrl& proxy, const std::string& proxy_authenticate,
+                              std::string_view status) {
+  std::string detail = "proxy " + proxy.display() + " answered " + std::string(status);
   if (!proxy_authenticate.empty()) detail += " (it asks for: " + proxy_authenticate + ")";
   detail += proxy.user.empty()
                 ? "; no credentials are configured for it: add user:password to the proxy URL, "
@@ -123,6 +124,16 @@ asio::awaitable<core::OutboundResult> open_tunnel(proxy::Transport& transport,
   if (status == 407) {
     co_return failed(core::OutboundFailure::ProxyAuthRequired,
                      proxy_auth_detail(proxy, head_field(head, "Proxy-Authenticate")));
+  }
+  if (status == 401) {
+    // Some proxies (tinyproxy 1.11) answer a CONNECT without credentials with 401 and a
+    // WWW-Authenticate challenge instead of 407: the same meaning.
+    auto asks = head_field(head, "Proxy-Authenticate");
+    if (asks.empty()) asks = head_field(head, "WWW-Authenticate");
+    co_return failed(core::OutboundFailure::ProxyAuthRequired,
+                     proxy_auth_detail(proxy, asks,
+                                       "401 to the CONNECT (meaning 407: proxy "
+                                       "authentication required)"));
   }
   co_return failed(
       core::OutboundFailure::ProxyRefused,

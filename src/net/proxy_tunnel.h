@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <string>
+#include <string_view>
 
 #include "core/outbound_result.h"
 #include "core/proxy_select.h"
@@ -26,6 +27,7 @@ boost::asio::awaitable<core::OutboundResult> open_tunnel(proxy::Transport& trans
 
 /// The detail for a 407 from `proxy`: "proxy http://user@host:port answered 407 Proxy
 /// Authentication Required (it asks for: Basic realm="..."); ..." with what to do.
-std::string proxy_auth_detail(const core::ProxyUrl& proxy, const std::string& proxy_authenticate);
+std::string proxy_auth_detail(const core::ProxyUrl& proxy, const std::string& proxy_authenticate,
+                              std::string_view status = "407 Proxy Authentication Required");
 
 }  // namespace portcullis::net
