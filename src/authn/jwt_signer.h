@@ -1,6 +1,6 @@
 // Issuing compact JWS tokens (RFC 7515/7518/8037) and publishing the public half of a key as a
-// JWK: the counterpart of jwt_verifier.h for `portcullis demo`, the test-token tool, benchmarks
-// and tests. The gateway never signs: nothing on the request path includes this file.
+// JWK: the counterpart of jwt_verifier.h for `portcullis demo`, the test-token tool, benchmarks,
+// tests, and the gateway's signed identity assertion (assertion_signer.h, ES256 only).
 #pragma once
 
 #include <openssl/evp.h>

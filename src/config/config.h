@@ -123,6 +123,15 @@ struct AuthzRuleConfig {
   Origin origin;
 };
 
+/// routes[].assertion: a signed identity assertion (an ES256 JWT, docs/callouts.md) the gateway
+/// sends to the upstream in `header`, valid for `ttl`, for the backend named by `audience`.
+struct AssertionConfig {
+  std::string header = "X-Portcullis-Assertion";
+  std::chrono::seconds ttl{60};  ///< 1 s .. 1 h, whole seconds (JWT times are seconds)
+  std::string audience;          ///< the `aud` claim; required
+  Origin origin;
+};
+
 struct RouteConfig {
   std::string name;
   RouteMatch match;
@@ -131,6 +140,7 @@ struct RouteConfig {
   std::string upstream;                  ///< name in upstreams
   std::uint64_t max_body = 1024 * 1024;
   IdentityHeaders identity_headers;
+  std::optional<AssertionConfig> assertion;  ///< absent = no assertion sent
   Origin origin;
 };
 
@@ -236,6 +246,15 @@ struct AuthenticatorConfig {
   std::optional<ExternalAuthConfig> external;
 };
 
+/// assertion_signing: the key that signs the routes' assertions. The defaults apply when the
+/// block is absent (origin.path is then empty).
+struct AssertionSigningConfig {
+  std::optional<FileRef> key;           ///< PEM, EC P-256 private key; absent = generated at start
+  Duration rotate{24LL * 3600 * 1000};  ///< generated keys only: a new key every `rotate`
+  std::string issuer = "portcullis";    ///< the `iss` claim
+  Origin origin;
+};
+
 struct Config {
   std::string file;      ///< the config file as given
   std::string base_dir;  ///< directory relative paths are resolved against
@@ -247,6 +266,7 @@ struct Config {
   std::vector<ListenerConfig> listeners;
   std::map<std::string, AuthenticatorConfig> authenticators;
   std::map<std::string, UpstreamConfig> upstreams;
+  AssertionSigningConfig assertion_signing;
 };
 
 /// Parses and validates a config file. Errors name the YAML path and line.

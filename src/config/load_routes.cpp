@@ -1,5 +1,6 @@
 // listeners[].routes: match, the authenticator chain (checked against the authenticators and
-// the listener's client_auth), the upstream reference, the body limit and identity headers.
+// the listener's client_auth), the upstream reference, the body limit, identity headers and the
+// assertion (load_assertion.cpp).
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -148,7 +149,8 @@ void load_route(const Node& node, const ListenerConfig& listener, const RouteRef
                 RouteConfig& out) {
   out.origin = node.origin();
   if (!node.expect_map()) return;
-  node.allow_keys({"name", "match", "authn", "authz", "upstream", "max_body", "identity_headers"});
+  node.allow_keys(
+      {"name", "match", "authn", "authz", "upstream", "max_body", "identity_headers", "assertion"});
   if (auto name = read_name(node.require("name"))) out.name = *name;
   load_match(node.get("match"), out.match);
   load_authn(node, listener, refs, out.authn);
@@ -168,6 +170,10 @@ void load_route(const Node& node, const ListenerConfig& listener, const RouteRef
     out.max_body = *v;
   }
   load_identity_headers(node.get("identity_headers"), out.identity_headers);
+  if (const Node assertion = node.get("assertion"); assertion.present()) {
+    out.assertion.emplace();
+    load_route_assertion(assertion, out, *out.assertion);
+  }
 }
 
 }  // namespace

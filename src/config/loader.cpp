@@ -129,7 +129,7 @@ Config load_document(const YamlValue& document, const std::string& base_dir,
   const Node root = Node::root(document, diagnostics);
   if (!root.expect_map()) return config;
   root.allow_keys({"workers", "shutdown_timeout", "admin", "log", "errors", "listeners",
-                   "authenticators", "upstreams"});
+                   "authenticators", "upstreams", "assertion_signing"});
   if (auto v = root.get("workers").integer(1, kMaxWorkers)) config.workers = static_cast<int>(*v);
   if (auto v = read_duration(root.get("shutdown_timeout"), Duration{0})) {
     config.shutdown_timeout = *v;
@@ -137,6 +137,9 @@ Config load_document(const YamlValue& document, const std::string& base_dir,
   load_admin(root.get("admin"), config.admin);
   load_log(root.get("log"), base_dir, config.log);
   load_errors(root.get("errors"), config.errors);
+  if (const Node signing = root.get("assertion_signing"); signing.present()) {
+    load_assertion_signing(signing, base_dir, config.assertion_signing);
+  }
   // Authenticators and upstreams first: routes refer to them.
   load_authenticators(root.get("authenticators"), base_dir, config.authenticators);
   load_upstreams(root.get("upstreams"), base_dir, config.upstreams);

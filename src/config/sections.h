@@ -34,6 +34,15 @@ void load_listeners(const Node& node, const std::string& base_dir, const RouteRe
 void load_routes(const Node& node, const ListenerConfig& listener, const RouteReferences& refs,
                  std::vector<RouteConfig>& out);
 
+/// routes[i].assertion: header, ttl, audience (`route` is loaded apart from the assertion: its
+/// identity header names must not be reused).
+void load_route_assertion(const Node& node, const RouteConfig& route, AssertionConfig& out);
+
+/// `assertion_signing`: key file (readable here; its contents are checked when the signer is
+/// built), rotate, issuer.
+void load_assertion_signing(const Node& node, const std::string& base_dir,
+                            AssertionSigningConfig& out);
+
 /// routes[i].authz: a rule tree ({any: [...]}, {all: [...]}, conditions).
 void load_authz(const Node& node, AuthzRuleConfig& out);
 

@@ -13,7 +13,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "core/log.h"
 
@@ -39,8 +41,36 @@ struct AdminServer::Impl {
   asio::io_context io{1};
   asio::ip::tcp::acceptor acceptor{io};
   std::thread thread;
+  std::vector<AdminHandler> handlers;
+
+  /// The first handler's answer, if any handler owns the request.
+  std::optional<http::response<http::string_body>> from_handlers(
+      const http::request<http::string_body>& req) {
+    const auto field = [&](http::field f) {
+      const auto v = req[f];
+      return std::string_view(v.data(), v.size());
+    };
+    const AdminRequest request{
+        std::string_view(req.method_string().data(), req.method_string().size()),
+        std::string_view(req.target().data(), req.target().size()),
+        field(http::field::content_type), req.body()};
+    for (const auto& handler : handlers) {
+      auto reply = handler(request);
+      if (!reply) continue;
+      http::response<http::string_body> res{static_cast<http::status>(reply->status), 11};
+      res.keep_alive(req.keep_alive());
+      res.set(http::field::content_type, reply->content_type);
+      for (const auto& [name, value] : reply->headers) res.set(name, value);
+      res.body() = std::move(reply->body);
+      res.prepare_payload();
+      if (req.method() == http::verb::head) res.body().clear();
+      return res;
+    }
+    return std::nullopt;
+  }
 
   http::response<http::string_body> answer(const http::request<http::string_body>& req) {
+    if (auto handled = from_handlers(req)) return std::move(*handled);
     http::response<http::string_body> res;
     res.version(11);
     res.keep_alive(req.keep_alive());
@@ -103,6 +133,10 @@ struct AdminServer::Impl {
 AdminServer::AdminServer(const config::Endpoint& listen, const metrics::Registry& metrics,
                          const std::atomic<bool>& serving)
     : impl_(std::make_unique<Impl>(listen, metrics, serving)) {}
+
+void AdminServer::add_handler(AdminHandler handler) {
+  impl_->handlers.push_back(std::move(handler));
+}
 
 AdminServer::~AdminServer() {
   stop();

@@ -1,4 +1,5 @@
-// The admin listener: plain HTTP on its own thread, GET /healthz and GET /metrics.
+// The admin listener: plain HTTP on its own thread, GET /healthz and GET /metrics, plus the
+// endpoints of added handlers (net/admin_handler.h).
 #pragma once
 
 #include <atomic>
@@ -7,6 +8,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "metrics/registry.h"
+#include "net/admin_handler.h"
 
 namespace portcullis::net {
 
@@ -15,6 +17,8 @@ class AdminServer {
   AdminServer(const config::Endpoint& listen, const metrics::Registry& metrics,
               const std::atomic<bool>& serving);
   ~AdminServer();
+  /// Adds endpoints, asked in order before the built-in ones. Call before start().
+  void add_handler(AdminHandler handler);
   /// Binds the listener. Errors name admin.listen.
   core::Result<void> open();
   /// Starts the admin thread.

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "metrics/registry.h"
 #include "net/admin_server.h"
+#include "net/assertion_endpoints.h"
 #include "net/blocking_pool.h"
 #include "net/callout_client.h"
 #include "net/jwks_fetcher.h"
@@ -112,6 +113,9 @@ core::Result<std::unique_ptr<Server>> Server::create(config::Config config) {
   }
   if (const auto& listen = impl.runtime->config.admin.listen) {
     impl.admin = std::make_unique<AdminServer>(*listen, impl.metrics, impl.serving);
+    if (impl.runtime->assertion_signer) {
+      impl.admin->add_handler(assertion_admin_handler(impl.runtime->assertion_signer));
+    }
     if (auto ok = impl.admin->open(); !ok) return std::unexpected(ok.error());
   }
   return server;

@@ -75,9 +75,9 @@ IdentityHeaderStripper::IdentityHeaderStripper(std::vector<std::string> names) {
   }
   // SECURITY: the default identity header names are stripped even when a route does not use
   // them, so an upstream that trusts them by convention cannot be fooled by a client.
-  for (std::string_view n :
-       {"x-forwarded-client-cert", "x-auth-user", "x-auth-groups", "x-client-subject",
-        "x-client-issuer", "x-client-san", "x-client-sha256", "x-client-verify"}) {
+  for (std::string_view n : {"x-forwarded-client-cert", "x-auth-user", "x-auth-groups",
+                             "x-client-subject", "x-client-issuer", "x-client-san",
+                             "x-client-sha256", "x-client-verify", "x-portcullis-assertion"}) {
     names_.emplace_back(n);
   }
   std::sort(names_.begin(), names_.end());

@@ -21,8 +21,9 @@ std::string check_raw_header_block(std::string_view block);
 void remove_hop_by_hop(HeaderList& headers);
 
 /// Names of headers a client must never set itself because the gateway asserts them: the
-/// configured identity header names, DESIGN.md's default names (X-Auth-User, X-Client-Subject,
-/// ...), every X-Client-Cert* and X-Forwarded-Client-Cert.
+/// configured identity and assertion header names, DESIGN.md's default names (X-Auth-User,
+/// X-Client-Subject, ..., X-Portcullis-Assertion), every X-Client-Cert* and
+/// X-Forwarded-Client-Cert.
 class IdentityHeaderStripper {
  public:
   explicit IdentityHeaderStripper(std::vector<std::string> names);

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/request_id.h"
 #include "explain/render.h"
+#include "proxy/assertion_header.h"
 #include "proxy/authn_stage.h"
 #include "proxy/client_identity.h"
 #include "proxy/exchange_io.h"
@@ -220,6 +221,10 @@ class Exchange {
     out.headers.set("X-Request-Id", record_.request_id);
     add_identity_headers(out.headers, route_->config->identity_headers, identity_,
                          ctx_.client_cert.get());
+    if (auto unsigned_ = add_assertion_header(out.headers, rt_, *route_, identity_,
+                                              ctx_.client_cert.get(), record_.request_id)) {
+      co_return co_await deny(std::move(*unsigned_), !body_complete());
+    }
     // SECURITY: a password or token the gateway consumed is not the upstream's business (Envoy's
     // jwt_authn does the same); identity travels in the identity headers instead.
     if (identity_.method == "basic" || identity_.method == "jwt")

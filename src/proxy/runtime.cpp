@@ -48,6 +48,7 @@ std::vector<std::string> identity_header_names(const config::Config& config,
          {&h.user, &h.groups, &h.subject, &h.issuer, &h.san, &h.fingerprint, &h.verify, &h.cert}) {
       if (!n->empty()) names.push_back(*n);
     }
+    if (r.assertion) names.push_back(r.assertion->header);
   }
   return names;
 }
@@ -61,8 +62,20 @@ core::Result<std::shared_ptr<const Runtime>> build_runtime(config::Config config
   if (!log) return std::unexpected(log.error());
   auto authenticators = AuthenticatorSet::build(config, outbound);
   if (!authenticators) return std::unexpected(authenticators.error());
-  auto rt = std::make_shared<Runtime>(
-      Runtime{std::move(config), {}, {}, &metrics, std::move(*log), std::move(*authenticators)});
+  auto signer = authn::AssertionSigner::create(config, std::chrono::system_clock::now());
+  if (!signer) return std::unexpected(signer.error());
+  if (*signer && !config.admin.listen) {
+    core::log(core::LogLevel::Warn,
+              "routes send signed identity assertions but there is no admin listener: backends "
+              "cannot fetch /.well-known/jwks.json or call /auth/verify (set admin.listen)");
+  }
+  auto rt = std::make_shared<Runtime>(Runtime{std::move(config),
+                                              {},
+                                              {},
+                                              &metrics,
+                                              std::move(*log),
+                                              std::move(*authenticators),
+                                              std::move(*signer)});
   for (auto& [name, external] : rt->authenticators->externals()) {
     external->failed_open = metrics.callout_failed_open(name);
   }

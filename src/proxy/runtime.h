@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "authn/assertion_signer.h"
 #include "authz/policy.h"
 #include "config/config.h"
 #include "core/result.h"
@@ -47,6 +48,8 @@ struct Runtime {
   metrics::Registry* metrics = nullptr;                  ///< outlives every runtime
   AccessLog access_log;
   std::shared_ptr<AuthenticatorSet> authenticators;
+  /// Signs routes[].assertion (nullptr when no route has one and there is no assertion_signing).
+  std::shared_ptr<const authn::AssertionSigner> assertion_signer;
 };
 
 /// Builds the snapshot. `metrics` must outlive it. `outbound` makes the JWKS fetchers and the

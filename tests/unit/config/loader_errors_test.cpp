@@ -55,7 +55,7 @@ listeners: [ { name: a, listen: "127.0.0.1:1" } ]
 )",
                       "worker", 1,
                       "unknown key \"worker\" (expected one of: workers, shutdown_timeout, admin, "
-                      "log, errors, listeners, authenticators, upstreams)");
+                      "log, errors, listeners, authenticators, upstreams, assertion_signing)");
 }
 
 TEST_F(LoaderErrorTest, UnknownKeyInTls) {
