@@ -1,7 +1,11 @@
 // Start-up warnings: the same checks as the loading path, keeping only what does not refuse.
 #include "diag/startup_warnings.h"
 
+#include <fstream>
+#include <iterator>
+
 #include "diag/bundle_checks.h"
+#include "diag/proxy_warnings.h"
 #include "diag/server_chain.h"
 #include "pki/cert_files.h"
 
@@ -39,6 +43,13 @@ std::vector<std::string> startup_warnings(const config::Config& config) {
   }
   for (const auto& [name, upstream] : config.upstreams) {
     if (upstream.tls && upstream.tls->ca) bundle_warnings(out, *upstream.tls->ca);
+  }
+  std::string hosts;
+  if (std::ifstream in("/etc/hosts"); in) {
+    hosts.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  for (auto& w : proxy_warnings(config, core::ProxyEnv::from_environment(), hosts)) {
+    out.push_back(std::move(w));
   }
   return out;
 }

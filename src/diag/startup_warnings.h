@@ -1,5 +1,6 @@
 // The non-fatal findings about a configuration's TLS files, for `run` to log at start-up and for
-// `check-config` to report: a server certificate file holding only the leaf, and the warnings
+// `check-config` to report: a server certificate file holding only the leaf, internal targets
+// sent through an outbound proxy (diag/proxy_warnings.h), and the warnings
 // of the bundle checks on every trusted_ca and upstream tls.ca. The errors are refused by
 // net/tls_context.cpp with the same checks (diag::check_server_chain,
 // diag::check_trust_bundle_for_loading).
