@@ -63,8 +63,11 @@ bool step_tunnel(Connection& conn, const Target& target, const core::ProxyUrl& p
   step.facts.push_back("CONNECT " + target.authority() + " -> " + std::to_string(head->status) +
                        " " + head->reason);
   if (head->status == 200) return true;
-  if (head->status == 407) {
-    const auto schemes = auth_schemes(head->all("Proxy-Authenticate"));
+  // Some proxies (tinyproxy) answer rejected credentials with 401 + WWW-Authenticate.
+  if (head->status == 407 || head->status == 401) {
+    auto challenges = head->all("Proxy-Authenticate");
+    for (auto& c : head->all("WWW-Authenticate")) challenges.push_back(std::move(c));
+    const auto schemes = auth_schemes(challenges);
     std::string list;
     for (const auto& s : schemes) list += (list.empty() ? "" : ", ") + s;
     step.data["proxy_authenticate"] = schemes;
@@ -84,8 +87,8 @@ bool step_tunnel(Connection& conn, const Target& target, const core::ProxyUrl& p
             "': check user and password (percent-encode @ : / in the URL)";
     }
     step.problem("proxy.auth_required",
-                 "the proxy demands authentication (407); it offers: " +
-                     (list.empty() ? std::string("no scheme") : list),
+                 "the proxy demands authentication (" + std::to_string(head->status) +
+                     "); it offers: " + (list.empty() ? std::string("no scheme") : list),
                  fix + "; or bypass the proxy for this host with NO_PROXY", true);
     return false;
   }

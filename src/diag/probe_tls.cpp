@@ -98,10 +98,15 @@ void check_server_certificates(const std::vector<pki::X509Ptr>& chain, const Tar
     step.facts.push_back("chain verifies against " + ca_file);
   } else {
     using core::DenialCode;
-    const DenialCode code = verdict.code.value_or(DenialCode::MtlsCertInvalid);
+    DenialCode code = verdict.code.value_or(DenialCode::MtlsCertInvalid);
     std::string what = verdict.reason;
     std::string fix;
     std::string id = "tls.server_untrusted";
+    // Servers rarely send their root: a chain that stops at a CA whose issuer is unknown means
+    // an untrusted root; one that stops at the leaf means a missing intermediate.
+    const auto last = pki::summarize(chain.back().get());
+    if (code == DenialCode::MtlsChainIncomplete && last.is_ca)
+      code = DenialCode::MtlsIssuerUntrusted;
     if (code == DenialCode::MtlsChainIncomplete) {
       id = "tls.chain_incomplete";
       what = "the server does not send the intermediate certificate that issued '" + leaf.issuer +
@@ -111,8 +116,8 @@ void check_server_certificates(const std::vector<pki::X509Ptr>& chain, const Tar
           "the leaf; browsers may hide this by caching intermediates, other clients fail";
     } else if (code == DenialCode::MtlsIssuerUntrusted || code == DenialCode::MtlsSelfSigned) {
       id = "tls.untrusted_root";
-      what = "the server's chain ends at a CA that " + ca_file + " does not trust (" +
-             verdict.reason + ")";
+      what = "the server's chain ends at '" + last.issuer + "', which " + ca_file +
+             " does not hold (" + verdict.reason + ")";
       fix = options.ca.empty()
                 ? "pass the server's root CA with --ca FILE (a private CA, or a TLS-inspecting "
                   "proxy's root), or install it in the system store"
