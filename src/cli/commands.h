@@ -26,6 +26,7 @@ Command add_verify_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
 Command add_explain_command(CLI::App& app);
 Command add_probe_command(CLI::App& app);
+Command add_doctor_command(CLI::App& app);
 
 /// Prints "portcullis: <message>" to stderr.
 void print_error(const std::string& message);
