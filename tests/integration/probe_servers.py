@@ -75,7 +75,7 @@ class ServerPki:
     """root -> intermediate -> leaves. Files: root.pem, <leaf>.key, <leaf>.chain.pem (leaf +
     intermediate) and <leaf>.leaf-only.pem."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, soon_days: int = 10):
         self.dir = directory
         root_key = ec.generate_private_key(ec.SECP256R1())
         inter_key = ec.generate_private_key(ec.SECP256R1())
@@ -88,6 +88,8 @@ class ServerPki:
             "expired": dict(sans=["localhost", "127.0.0.1"],
                             not_before=NOW - datetime.timedelta(days=400),
                             not_after=NOW - datetime.timedelta(days=35)),
+            "soon": dict(sans=["localhost", "127.0.0.1"],
+                         not_after=NOW + datetime.timedelta(days=soon_days)),
         }
         for name, extra in leaves.items():
             key = ec.generate_private_key(ec.SECP256R1())
