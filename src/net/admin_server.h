@@ -1,4 +1,5 @@
-// The admin listener: plain HTTP on its own thread, GET /healthz and GET /metrics.
+// The admin listener: plain HTTP on its own thread, GET /healthz, GET /metrics and
+// GET /denials/<request-id> (the recent-denials ring of the metrics registry).
 #pragma once
 
 #include <atomic>

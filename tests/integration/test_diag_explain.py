@@ -122,3 +122,61 @@ def test_troubleshooting_doc_is_generated_from_the_knowledge_base():
         "docs/troubleshooting.md is out of date: run `make docs`"
     for e in ENTRIES:
         assert f"### {e['title']}\n" in generated
+
+
+# ----------------------------------------------------------------------------------------------
+# --request-id: the admin listener's GET /denials/<request-id>
+
+
+@pytest.fixture(scope="module")
+def denying_gateway(module_procs, pki):
+    from conftest import Echo, Gateway, free_port, listener, route, upstream
+    app = Echo(module_procs)
+    admin_port = free_port()
+    config = {
+        "admin": {"listen": f"127.0.0.1:{admin_port}"},
+        "listeners": [listener("public", free_port(),
+                               [route("app", "app", "/", authn=["users"])], pki)],
+        "authenticators": {"users": {"type": "basic", "htpasswd": pki.path("users.htpasswd")}},
+        "upstreams": {"app": upstream(app.endpoint)},
+    }
+    return Gateway(module_procs, config), admin_port
+
+
+def test_request_id_is_explained_from_the_admin_listener(denying_gateway, pki):
+    from conftest import curl
+    gw, admin_port = denying_gateway
+    resp = curl(gw.url("public", "/private"), cacert=pki.root)
+    assert resp.status == 401
+    request_id = resp.header("X-Request-Id")
+    raw = curl(f"http://127.0.0.1:{admin_port}/denials/{request_id}")
+    assert raw.status == 200
+    assert raw.json()["code"] == "authn.required"
+    assert raw.json()["route"] == "app"
+
+    result = explain("--json", "--request-id", request_id, "--admin",
+                     f"http://127.0.0.1:{admin_port}")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["found"] is True
+    assert doc["denial"]["status"] == 401
+    assert doc["explanation"]["match"]["id"] == "denial.authn.required"
+
+    text = explain("--request-id", request_id, "--admin", f"127.0.0.1:{admin_port}")
+    assert text.returncode == 0
+    assert f"request {request_id}: 401 authn.required" in text.stdout
+    assert "Fix:" in text.stdout
+
+
+def test_request_id_unknown_unreachable_or_malformed(denying_gateway):
+    from conftest import free_port
+    _, admin_port = denying_gateway
+    admin = f"http://127.0.0.1:{admin_port}"
+    missing = explain("--request-id", "0000000000000000", "--admin", admin)
+    assert missing.returncode == 1
+    assert "no recent denial" in missing.stdout
+    assert explain("--request-id", "abc", "--admin",
+                   f"http://127.0.0.1:{free_port()}").returncode == 2
+    bad = explain("--request-id", "a b/../x", "--admin", admin)
+    assert bad.returncode == 2 and "not a request id" in bad.stderr
+    assert explain("some text", "--request-id", "abc").returncode == 2
