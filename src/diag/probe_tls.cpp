@@ -109,8 +109,8 @@ void check_server_certificates(const std::vector<pki::X509Ptr>& chain, const Tar
       code = DenialCode::MtlsIssuerUntrusted;
     if (code == DenialCode::MtlsChainIncomplete) {
       id = "tls.chain_incomplete";
-      what = "the server does not send the intermediate certificate that issued '" + leaf.issuer +
-             "' (" + verdict.reason + ")";
+      what = "the server does not send the intermediate certificate '" + last.issuer +
+             "' that issued its certificate (" + verdict.reason + ")";
       fix =
           "append the intermediate CA certificate(s) to the server's certificate file, after "
           "the leaf; browsers may hide this by caching intermediates, other clients fail";
