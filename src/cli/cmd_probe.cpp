@@ -28,6 +28,19 @@ std::optional<std::string> first_line(const std::string& file) {
   return line;
 }
 
+/// Reads the first line of `file` into `out` when a file was given; false (reported) when it
+/// cannot be read.
+bool read_secret(const std::string& file, const char* option, std::string& out) {
+  if (file.empty()) return true;
+  const auto line = first_line(file);
+  if (!line) {
+    print_error(std::string("probe: cannot read ") + option + " " + file);
+    return false;
+  }
+  out = *line;
+  return true;
+}
+
 }  // namespace
 
 Command add_probe_command(CLI::App& app) {
@@ -56,22 +69,9 @@ Command add_probe_command(CLI::App& app) {
   return Command{
       cmd, [args] {
         auto& opts = args->options;
-        if (!args->password_file.empty()) {
-          const auto p = first_line(args->password_file);
-          if (!p) {
-            print_error("probe: cannot read --password-file " + args->password_file);
-            return 2;
-          }
-          opts.password = *p;
-        }
-        if (!args->bearer_file.empty()) {
-          const auto t = first_line(args->bearer_file);
-          if (!t) {
-            print_error("probe: cannot read --bearer-file " + args->bearer_file);
-            return 2;
-          }
-          opts.bearer = *t;
-        }
+        if (!read_secret(args->password_file, "--password-file", opts.password) ||
+            !read_secret(args->bearer_file, "--bearer-file", opts.bearer))
+          return 2;
         if (!opts.user.empty() && !opts.bearer.empty()) {
           print_error("probe: --user and --bearer-file exclude each other");
           return 2;

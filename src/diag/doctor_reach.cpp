@@ -39,11 +39,32 @@ void add_step_findings(const ProbeStep& step, const std::string& what, const con
   }
 }
 
+/// The environment's proxy resolvable and accepting connections (once per proxy).
+void check_proxy_reachable(const core::ProxyUrl& proxy, const config::Origin& at,
+                           std::chrono::milliseconds timeout, DoctorReport& report) {
+  const std::string what = "proxy " + proxy.display() + " (from the environment)";
+  for (const auto& c : report.checked) {
+    if (c == what) return;
+  }
+  report.checked.push_back(what);
+  ProbeStep resolve;
+  const auto addresses = step_resolve(proxy.host, proxy.port, resolve);
+  add_step_findings(resolve, what, at, report);
+  if (resolve.status == StepStatus::Fail) return;
+  ProbeStep connect;
+  Connection conn;
+  conn.fd = step_connect(addresses, timeout, connect);
+  add_step_findings(connect, what, at, report);
+}
+
 void check_proxy_for(const std::string& scheme, const std::string& host, const std::string& what,
-                     const config::Origin& at, DoctorReport& report) {
+                     const config::Origin& at, std::chrono::milliseconds timeout,
+                     DoctorReport& report) {
   const auto env = core::ProxyEnv::from_environment();
   const auto choice = core::choose_proxy({core::ProxyMode::Env, {}}, scheme, host, env);
-  if (!choice.proxy || !is_internal(host)) return;
+  if (!choice.proxy) return;
+  check_proxy_reachable(*choice.proxy, at, timeout, report);
+  if (!is_internal(host)) return;
   report.findings.push_back(
       {"proxy.internal_target", Severity::Warning, origin_text(at),
        what + " is an internal target, but the environment sends it through a proxy (" +
@@ -72,7 +93,7 @@ void check_endpoint(const config::UpstreamConfig& u, const config::Endpoint& e,
                     const DoctorOptions& options, DoctorReport& report) {
   const std::string what = "upstream " + u.name + " endpoint " + e.to_string();
   report.checked.push_back(what);
-  check_proxy_for(u.tls ? "https" : "http", e.host, what, e.origin, report);
+  check_proxy_for(u.tls ? "https" : "http", e.host, what, e.origin, options.timeout, report);
   ProbeStep resolve;
   const auto addresses = step_resolve(e.host, e.port, resolve);
   add_step_findings(resolve, what, e.origin, report);
@@ -115,7 +136,8 @@ void check_jwks(const config::AuthenticatorConfig& a, const DoctorOptions& optio
   for (const auto& step : result.steps) {
     if (step.name == "url" && !step.data.contains("host")) continue;
     if (step.name == "url") {
-      check_proxy_for(step.data["scheme"], step.data["host"], what, jwks.origin, report);
+      check_proxy_for(step.data["scheme"], step.data["host"], what, jwks.origin, options.timeout,
+                      report);
       continue;
     }
     if (step.name == "http" && step.data.contains("status")) {

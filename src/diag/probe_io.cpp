@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/ascii.h"
 #include "diag/probe_steps.h"
 
 namespace portcullis::diag {
@@ -22,19 +23,6 @@ int remaining_ms(Clock::time_point deadline) {
 bool wait_fd(int fd, short events, Clock::time_point deadline) {
   pollfd p{fd, events, 0};
   return ::poll(&p, 1, remaining_ms(deadline)) > 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return std::string(s);
 }
 
 }  // namespace
@@ -126,9 +114,9 @@ std::string Connection::read_response(std::chrono::milliseconds timeout, size_t 
 
 std::vector<std::string> HttpHead::all(std::string_view name) const {
   std::vector<std::string> out;
-  const std::string want = lower(name);
+  const std::string want = core::ascii_lower(name);
   for (const auto& [k, v] : headers) {
-    if (lower(k) == want) out.push_back(v);
+    if (core::ascii_lower(k) == want) out.push_back(v);
   }
   return out;
 }
@@ -150,7 +138,8 @@ std::optional<HttpHead> parse_http_head(const std::string& raw) {
   } catch (...) {
     return std::nullopt;
   }
-  head.reason = status_line.size() > 13 ? trim(status_line.substr(13)) : "";
+  head.reason =
+      status_line.size() > 13 ? std::string(core::trim_ascii_space(status_line.substr(13))) : "";
   while (line_end != std::string_view::npos) {
     const size_t start = line_end + 2;
     line_end = text.find("\r\n", start);
@@ -158,7 +147,8 @@ std::optional<HttpHead> parse_http_head(const std::string& raw) {
         start, line_end == std::string_view::npos ? std::string_view::npos : line_end - start);
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    head.headers.emplace_back(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+    head.headers.emplace_back(core::trim_ascii_space(line.substr(0, colon)),
+                              core::trim_ascii_space(line.substr(colon + 1)));
   }
   if (head_end != std::string::npos) head.body = raw.substr(head_end + 4);
   return head;
@@ -178,7 +168,8 @@ std::vector<std::string> auth_schemes(const std::vector<std::string>& challenges
       if (ch == ',' || ch == ' ') {
         if (!token.empty() && at_token_start && token.find('=') == std::string::npos) {
           bool known = false;
-          for (const auto& s : out) known = known || lower(s) == lower(token);
+          for (const auto& s : out)
+            known = known || core::ascii_lower(s) == core::ascii_lower(token);
           if (!known) out.push_back(token);
         }
         if (!token.empty()) at_token_start = false;

@@ -2,6 +2,8 @@
 // docs/diagnostics.md).
 #include "diag/probe.h"
 
+#include "core/ascii.h"
+
 namespace portcullis::diag {
 namespace {
 
@@ -44,8 +46,7 @@ nlohmann::ordered_json probe_json(const ProbeReport& report) {
     nlohmann::ordered_json problems = nlohmann::ordered_json::array();
     for (const auto& p : step.problems)
       problems.push_back({{"code", p.code}, {"message", p.message}, {"fix", p.fix}});
-    std::string status = status_name(step.status);
-    for (char& c : status) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string status = core::ascii_lower(status_name(step.status));
     steps.push_back({{"step", step.name},
                      {"status", status},
                      {"summary", step.summary},

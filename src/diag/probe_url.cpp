@@ -1,7 +1,7 @@
 // Probe step "url": scheme, host (FQDN or not), port, and the path as it will be sent.
-#include <cctype>
 #include <charconv>
 
+#include "core/ascii.h"
 #include "core/ip_network.h"
 #include "diag/probe_steps.h"
 
@@ -26,8 +26,7 @@ std::optional<Target> step_url(const ProbeOptions& options, ProbeStep& step) {
                  "write it in full, e.g. https://" + options.url, true);
     return std::nullopt;
   }
-  for (const char c : rest.substr(0, scheme_end))
-    t.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  t.scheme = core::ascii_lower(rest.substr(0, scheme_end));
   if (t.scheme != "http" && t.scheme != "https") {
     step.problem("url.scheme", "unsupported scheme '" + t.scheme + "'", "use http:// or https://",
                  true);

@@ -161,6 +161,9 @@ def test_internal_upstream_through_the_environment_proxy(setup):
     env = {"http_proxy": f"http://127.0.0.1:{closed_port()}"}
     rc, report = doctor(setup.write(), env=env)
     assert "proxy.internal_target" in codes(report)
+    unreachable = [f for f in report["findings"] if f["code"] == "reach.connect.failed"]
+    assert unreachable and unreachable[0]["message"].startswith("proxy http://127.0.0.1:")
+    assert rc == 1
     rc, report = doctor(setup.write(), env={**env, "no_proxy": "127.0.0.1"})
     assert "proxy.internal_target" not in codes(report)
 

@@ -56,10 +56,9 @@ def gateway(module_procs, mtls_pki):
     app = Echo(module_procs)
     p = mtls_pki
     routes = [route("open", "app", "/")]
-    listeners = [mtls_listener(mode, free_port(), p,
-                               None if mode == "none" else p.client_auth(mode), routes)
-                 for mode in ("none", "request", "require", "require_handshake")]
-    listeners[0]["name"] = "none"
+    auth = {"none": None, "off": {"mode": "off"}}
+    listeners = [mtls_listener(mode, free_port(), p, auth.get(mode, p.client_auth(mode)), routes)
+                 for mode in ("none", "off", "request", "require", "require_handshake")]
     gw = Gateway(module_procs, {"listeners": listeners,
                                 "upstreams": {"app": upstream(app.endpoint)}})
     return gw
@@ -69,8 +68,9 @@ def gw_url(gateway, mode: str) -> str:
     return f"https://127.0.0.1:{gateway.port(mode)}/hello"
 
 
-def test_gateway_without_client_auth(gateway, mtls_pki):
-    rc, report = probe(gw_url(gateway, "none"), "--ca", mtls_pki.server_root)
+@pytest.mark.parametrize("mode", ["none", "off"])
+def test_gateway_without_client_auth(gateway, mtls_pki, mode):
+    rc, report = probe(gw_url(gateway, mode), "--ca", mtls_pki.server_root)
     assert rc == 0, report
     tls = step(report, "tls")
     assert tls["data"]["certificate_requested"] is False
