@@ -154,7 +154,9 @@ int step_http(Connection& conn, const Target& target, const ProbeOptions& option
   const auto started = std::chrono::steady_clock::now();
   std::string error = conn.write_all(request, options.timeout);
   std::string raw;
-  if (error.empty()) raw = conn.read_response(options.timeout, 64 * 1024, error);
+  // A HEAD response announces a length but carries no body.
+  const size_t body_limit = options.method == "HEAD" ? 0 : 64 * 1024;
+  if (error.empty()) raw = conn.read_response(options.timeout, body_limit, error);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();

@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "core/ascii.h"
@@ -23,6 +25,20 @@ int remaining_ms(Clock::time_point deadline) {
 bool wait_fd(int fd, short events, Clock::time_point deadline) {
   pollfd p{fd, events, 0};
   return ::poll(&p, 1, remaining_ms(deadline)) > 0;
+}
+
+/// How much of the body to wait for: the Content-Length when the head has one (a server that
+/// keeps the connection open must not cost the whole timeout), at most `limit`.
+size_t body_wanted(const std::string& head, size_t limit) {
+  const std::string lowered = core::ascii_lower(head);
+  const auto at = lowered.find("\r\ncontent-length:");
+  if (at == std::string::npos) return limit;
+  size_t value = 0;
+  const char* p = lowered.c_str() + at + 17;
+  while (*p == ' ' || *p == '\t') ++p;
+  const auto [end, ec] = std::from_chars(p, lowered.c_str() + lowered.size(), value);
+  if (ec != std::errc{} || end == p) return limit;
+  return std::min(value, limit);
 }
 
 }  // namespace
@@ -72,7 +88,9 @@ std::string Connection::read_response(std::chrono::milliseconds timeout, size_t 
   char buf[8192];
   for (;;) {
     const auto head_end = out.find("\r\n\r\n");
-    if (head_end != std::string::npos && out.size() >= head_end + 4 + body_limit) return out;
+    if (head_end != std::string::npos &&
+        out.size() >= head_end + 4 + body_wanted(out.substr(0, head_end), body_limit))
+      return out;
     ssize_t n = 0;
     if (ssl != nullptr) {
       const int r = SSL_read(ssl, buf, sizeof buf);

@@ -18,6 +18,7 @@ void ProbeStep::problem(std::string code, std::string message, std::string fix, 
 
 std::optional<Target> step_url(const ProbeOptions& options, ProbeStep& step) {
   step.name = "url";
+  step.summary = options.url;
   std::string_view rest = options.url;
   const auto scheme_end = rest.find("://");
   Target t;

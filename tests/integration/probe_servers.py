@@ -227,6 +227,38 @@ def start_tinyproxy(procs, user: str, password: str, connect_ports: list[int]) -
     return port
 
 
+class StubbornServer:
+    """Answers one response per connection with a Content-Length and then keeps the connection
+    open, ignoring `Connection: close` (as some servers and middleboxes do); HEAD gets no body."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            request = conn.recv(65536)
+            body = b"" if request.startswith(b"HEAD ") else b"ok"
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + body)
+
+    def close(self):
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+        self.thread.join(timeout=5)
+
+
 def closed_port() -> int:
     """A port nothing listens on (bound and closed a moment ago)."""
     with socket.socket() as s:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
 from conftest import (Echo, Gateway, binary, free_port, mtls_listener, route, sanitizer_env,
                       upstream)
-from probe_servers import CannedServer, ServerPki, closed_port, start_nginx, start_tinyproxy
+from probe_servers import (CannedServer, ServerPki, StubbornServer, closed_port, start_nginx,
+                           start_tinyproxy)
 
 
 def probe(*args: str, env: dict | None = None) -> tuple[int, dict]:
@@ -328,6 +330,15 @@ def test_unresolvable_name():
     assert rc == 1
     assert report["failed_step"] == "resolve"
     assert step(report, "resolve")["data"]["etc_hosts"] is None
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_server_keeping_the_connection_open_costs_no_timeout(procs, method):
+    srv = procs.add(StubbornServer())
+    started = time.monotonic()
+    rc, report = probe(srv.url, "--method", method)
+    assert rc == 0, report
+    assert time.monotonic() - started < 2.5  # the step timeout is 3 s
 
 
 def test_plain_http_port_probed_with_https(procs):
