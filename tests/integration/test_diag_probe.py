@@ -243,6 +243,16 @@ def test_redirect_to_https_counts_as_success(procs):
     assert "http -> https redirect" in facts
 
 
+def test_redirect_adding_a_slash(procs):
+    srv = procs.add(CannedServer(301, [("Location", "/docs/")]))
+    rc, report = probe(srv.url + "docs")
+    assert rc == 0
+    http = step(report, "http")
+    assert http["data"]["location"] == "/docs/"
+    assert any("added a trailing slash: use /docs/ directly" in f for f in http["facts"])
+    assert any("no trailing slash" in f for f in step(report, "url")["facts"])
+
+
 def test_iis_substatus_page(procs):
     page = ("<html><head><title>401 - Unauthorized: Access is denied due to server "
             "configuration.</title></head><body><h1>HTTP Error 401.2 - Unauthorized</h1>"
