@@ -99,6 +99,7 @@ void check_endpoint(const config::UpstreamConfig& u, const config::Endpoint& e,
   add_step_findings(resolve, what, e.origin, report);
   if (resolve.status == StepStatus::Fail) return;
   ProbeStep connect;
+  TlsObserver observer;  // outlives the connection: OpenSSL's callback points to it
   Connection conn;
   conn.fd = step_connect(addresses, std::min(options.timeout, u.connect_timeout), connect);
   add_step_findings(connect, what, e.origin, report);
@@ -107,7 +108,6 @@ void check_endpoint(const config::UpstreamConfig& u, const config::Endpoint& e,
   probe.timeout = options.timeout;
   probe.now = options.now;
   Target target{u.tls ? "https" : "http", e.host, e.port, "/"};
-  TlsObserver observer;
   if (u.tls) {
     probe.ca = u.tls->ca ? u.tls->ca->path : std::string();
     if (!u.tls->sni.empty()) target.host = u.tls->sni;

@@ -15,6 +15,8 @@ bool failed(const ProbeStep& step) {
 ProbeReport run_probe(const ProbeOptions& options) {
   ProbeReport report;
   report.url = options.url;
+  // At most 7 steps: reserving keeps the references below valid while steps are added.
+  report.steps.reserve(8);
   auto add = [&report]() -> ProbeStep& { return report.steps.emplace_back(); };
 
   ProbeStep& url_step = add();
@@ -34,6 +36,7 @@ ProbeReport run_probe(const ProbeOptions& options) {
   if (failed(resolve_step)) return report;
 
   ProbeStep& connect_step = add();
+  TlsObserver observer;  // outlives the connection: OpenSSL's callback points to it
   Connection conn;
   conn.fd = step_connect(addresses, options.timeout, connect_step);
   if (proxied) connect_step.summary = "proxy: " + connect_step.summary;
@@ -49,7 +52,6 @@ ProbeReport run_probe(const ProbeOptions& options) {
     if (!ok) return report;
   }
 
-  TlsObserver observer;
   if (target->https()) {
     ProbeStep& tls_step = add();
     if (!step_tls(conn, *target, options, observer, tls_step)) return report;
