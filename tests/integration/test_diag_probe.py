@@ -116,6 +116,22 @@ def test_gateway_require_handshake_mode_sends_certificate_required(gateway, mtls
     assert report["status"] is None
 
 
+def test_gateway_require_handshake_mode_rejects_an_untrusted_client_cert(gateway, mtls_pki):
+    rc, report = probe(gw_url(gateway, "require_handshake"), "--ca", mtls_pki.server_root,
+                       "--cert", mtls_pki.cert("untrusted-root"),
+                       "--key", mtls_pki.key("untrusted-root"))
+    assert rc == 1
+    assert "tls.alert.48" in codes(report), report  # unknown_ca
+    assert "tls.client_issuer_not_accepted" in codes(report)
+
+
+def test_client_key_that_does_not_match_the_certificate(gateway, mtls_pki):
+    rc, report = probe(gw_url(gateway, "request"), "--ca", mtls_pki.server_root,
+                       "--cert", mtls_pki.cert("good-one"), "--key", mtls_pki.key("good-two"))
+    assert rc == 1
+    assert codes(report) == ["tls.client_cert_unusable"]
+
+
 # ----------------------------------------------------------------------------------------------
 # nginx with ssl_verify_client on
 
@@ -162,6 +178,15 @@ def test_expired_server_certificate(procs, server_pki):
     rc, report = probe(srv.url, "--ca", server_pki.root_file)
     assert rc == 1
     assert "tls.expired" in codes(report)
+
+
+def test_certificate_expiring_soon_is_a_warning(procs, server_pki):
+    srv = procs.add(CannedServer(200, tls=(server_pki.path("soon.chain.pem"),
+                                           server_pki.path("soon.key"))))
+    rc, report = probe(srv.url, "--ca", server_pki.root_file)
+    assert rc == 0
+    assert step(report, "tls")["status"] == "warn"
+    assert codes(report) == ["tls.expires_soon"]
 
 
 def test_wrong_host_certificate(procs, server_pki):
