@@ -75,10 +75,11 @@ Command add_explain_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("explain", "Explain an error message, status or code: its cause and fix");
   cmd->footer(
-      "TEXT is what you saw (quote it; '-' reads it from stdin): an OpenSSL, curl, Go, nginx, "
-      "HAProxy, Envoy, Azure Application Gateway, IIS or .NET message, or a Portcullis denial "
-      "code. Numbers, names, paths and line breaks may differ from the original. Exit status: 0 "
-      "explained, 1 not in the knowledge base, 2 usage");
+      "TEXT is what you saw (quote it; '-' reads it from stdin): an OpenSSL, curl, Go, Java, "
+      "Node.js, nginx, HAProxy, Envoy, Azure Application Gateway, IIS or .NET message, or a "
+      "Portcullis denial code. Numbers, names, paths and line breaks may differ from the "
+      "original. Exit status: 0 explained, 1 not in the knowledge base (or no such recent "
+      "denial), 2 usage or an unreachable admin listener");
   auto args = std::make_shared<ExplainArgs>();
   cmd->add_option("TEXT", args->words, "The message or code (several words are joined)");
   cmd->add_flag("--json", args->json, "Report as JSON");
