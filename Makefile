@@ -41,6 +41,7 @@ bench-micro: deps
 
 docs: build
 	$(BUILD_RELEASE)/portcullis denials --markdown > docs/denials.md
+	$(BUILD_RELEASE)/portcullis explain --markdown > docs/troubleshooting.md
 
 format:
 	find src tests -name '*.h' -o -name '*.cpp' | xargs clang-format -i

@@ -24,6 +24,9 @@ Command add_denials_command(CLI::App& app);
 Command add_check_bundle_command(CLI::App& app);
 Command add_verify_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
+Command add_explain_command(CLI::App& app);
+Command add_probe_command(CLI::App& app);
+Command add_doctor_command(CLI::App& app);
 
 /// Prints "portcullis: <message>" to stderr.
 void print_error(const std::string& message);

@@ -36,10 +36,11 @@ int main(int argc, char** argv) {
   bool version = false;
   app.add_flag("--version", version, "Print the version and the OpenSSL it runs on");
 
-  const std::vector<Command> commands{add_run_command(app),     add_check_config_command(app),
-                                      add_echo_command(app),    add_demo_command(app),
-                                      add_denials_command(app), add_check_bundle_command(app),
-                                      add_verify_command(app),  add_inspect_command(app)};
+  const std::vector<Command> commands{
+      add_run_command(app),    add_check_config_command(app), add_echo_command(app),
+      add_demo_command(app),   add_denials_command(app),      add_check_bundle_command(app),
+      add_verify_command(app), add_inspect_command(app),      add_explain_command(app),
+      add_probe_command(app),  add_doctor_command(app)};
 
   try {
     app.parse(argc, argv);

@@ -1,33 +1,14 @@
 // Proxy URL parsing, the curl-compatible proxy environment and NO_PROXY matching.
 #include "core/proxy_select.h"
 
-#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
+#include "core/ascii.h"
 #include "core/ip_network.h"
 
 namespace portcullis::core {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Result<std::string> percent_decode(std::string_view s) {
   std::string out;
@@ -37,8 +18,8 @@ Result<std::string> percent_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return fail("truncated %-escape in the proxy credentials");
-    const int hi = hex_value(s[i + 1]);
-    const int lo = hex_value(s[i + 2]);
+    const int hi = hex_digit_value(s[i + 1]);
+    const int lo = hex_digit_value(s[i + 2]);
     if (hi < 0 || lo < 0) return fail("invalid %-escape in the proxy credentials");
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
@@ -72,7 +53,7 @@ bool entry_matches(std::string_view entry, const std::string& host) {
   }
   const std::string_view bare = strip_port(entry);
   if (const auto ip = IpAddress::parse(bare)) return host_ip && host_ip->bytes == ip->bytes;
-  std::string domain = lower(bare);
+  std::string domain = ascii_lower(bare);
   while (!domain.empty() && domain.front() == '.') domain.erase(0, 1);
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (domain.empty()) return false;
@@ -92,11 +73,11 @@ std::string ProxyUrl::display() const {
 }
 
 Result<ProxyUrl> parse_proxy_url(std::string_view text) {
-  std::string_view rest = trim(text);
+  std::string_view rest = trim_ascii_space(text);
   if (rest.empty()) return fail("empty proxy URL");
   const auto scheme_end = rest.find("://");
   if (scheme_end != std::string_view::npos) {
-    const std::string scheme = lower(rest.substr(0, scheme_end));
+    const std::string scheme = ascii_lower(rest.substr(0, scheme_end));
     if (scheme == "https")
       return fail(
           "https:// proxies (TLS to the proxy) are not supported; use http:// — the "
@@ -107,7 +88,7 @@ Result<ProxyUrl> parse_proxy_url(std::string_view text) {
     rest.remove_prefix(scheme_end + 3);
   }
   if (const auto slash = rest.find_first_of("/?#"); slash != std::string_view::npos) {
-    if (trim(rest.substr(slash)) != "/")
+    if (trim_ascii_space(rest.substr(slash)) != "/")
       return fail("a proxy URL has no path: '" + std::string(text) + "'");
     rest = rest.substr(0, slash);
   }
@@ -165,13 +146,13 @@ ProxyEnv ProxyEnv::from_environment() {
 }
 
 std::optional<std::string> no_proxy_match(std::string_view no_proxy, std::string_view host) {
-  std::string h = lower(trim(host));
+  std::string h = ascii_lower(trim_ascii_space(host));
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   if (!h.empty() && h.back() == '.') h.pop_back();
   if (h.empty()) return std::nullopt;
   while (!no_proxy.empty()) {
     const auto sep = no_proxy.find_first_of(", ");
-    const std::string_view entry = trim(no_proxy.substr(0, sep));
+    const std::string_view entry = trim_ascii_space(no_proxy.substr(0, sep));
     if (!entry.empty() && entry_matches(entry, h)) return std::string(entry);
     if (sep == std::string_view::npos) break;
     no_proxy.remove_prefix(sep + 1);
@@ -189,10 +170,10 @@ ProxyChoice choose_proxy(const ProxySetting& setting, std::string_view target_sc
     case ProxyMode::Env:
       break;
   }
-  const bool https = lower(target_scheme) == "https";
+  const bool https = ascii_lower(target_scheme) == "https";
   const std::string name = https ? "HTTPS_PROXY" : "http_proxy";
   const std::string& value = https ? env.https_proxy : env.http_proxy;
-  if (trim(value).empty())
+  if (trim_ascii_space(value).empty())
     return {std::nullopt, "no " + name + " in the environment: direct connection"};
   if (const auto entry = no_proxy_match(env.no_proxy, host))
     return {std::nullopt,

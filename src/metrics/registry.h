@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/denial.h"
+#include "metrics/recent_denials.h"
 
 namespace portcullis::metrics {
 
@@ -54,7 +55,12 @@ class Registry {
   ///   portcullis_callout_failed_open_total{authenticator}
   std::string prometheus_text() const;
 
+  /// The recent denials by request id (admin GET /denials/<request-id>).
+  RecentDenials& recent_denials() { return recent_denials_; }
+  const RecentDenials& recent_denials() const { return recent_denials_; }
+
  private:
+  RecentDenials recent_denials_;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -88,9 +88,17 @@ struct AdminServer::Impl {
       res.result(http::status::ok);
       res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res.body() = metrics.prometheus_text();
+    } else if (path.starts_with("/denials/")) {
+      // The recent denial with this request id (X-Request-Id), for `portcullis explain
+      // --request-id`; the admin listener is operator-only, so the detail is included.
+      const auto denial = metrics.recent_denials().find(path.substr(9));
+      res.result(denial ? http::status::ok : http::status::not_found);
+      res.set(http::field::content_type, "application/json");
+      res.body() = denial ? metrics::denial_record_json(*denial)
+                          : "{\"error\":\"no recent denial with this request id\"}\n";
     } else {
       res.result(http::status::not_found);
-      res.body() = "not found: try /healthz or /metrics\n";
+      res.body() = "not found: try /healthz, /metrics or /denials/<request-id>\n";
     }
     if (!res.has_content_length() && res[http::field::content_type].empty()) {
       res.set(http::field::content_type, "text/plain; charset=utf-8");

@@ -1,4 +1,5 @@
-// The admin listener: plain HTTP on its own thread, GET /healthz and GET /metrics, plus the
+// The admin listener: plain HTTP on its own thread, GET /healthz, GET /metrics,
+// GET /denials/<request-id> (the recent-denials ring of the metrics registry), plus the
 // endpoints of added handlers (net/admin_handler.h).
 #pragma once
 

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/request_id.h"
 #include "proxy/client_identity.h"
+#include "proxy/denial_memory.h"
 
 namespace portcullis::proxy {
 
@@ -30,6 +31,7 @@ void log_handshake_refusal(const ConnectionContext& ctx, std::string_view tls_er
   record.detail += record.detail.empty() ? "" : "; ";
   record.detail += "TLS handshake refused: ";
   record.detail += tls_error;
+  remember_denial(*rt.metrics, record);
   rt.access_log.write(record);
 }
 

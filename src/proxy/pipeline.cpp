@@ -18,6 +18,7 @@
 #include "proxy/assertion_header.h"
 #include "proxy/authn_stage.h"
 #include "proxy/client_identity.h"
+#include "proxy/denial_memory.h"
 #include "proxy/exchange_io.h"
 #include "proxy/header_rules.h"
 #include "proxy/message_parser.h"
@@ -584,6 +585,7 @@ class Exchange {
     auto* counters = route_ ? route_->counters : listener_.unrouted;
     rt_.metrics->count_request(counters, record_.status,
                                std::chrono::duration<double>(elapsed).count());
+    if (record_.code != "ok") remember_denial(*rt_.metrics, record_);
     rt_.access_log.write(record_);
   }
 

@@ -19,7 +19,14 @@ def demo_ports():
     for _ in range(50):
         port = free_port()
         if port < 65535 and not port_open(port + 1):
-            return port, free_port(), free_port()
+            # The other two must not collide with the pair (free_port may hand out port + 1).
+            others = set()
+            while len(others) < 2:
+                candidate = free_port()
+                if candidate not in (port, port + 1):
+                    others.add(candidate)
+            upstream_port, admin_port = sorted(others)
+            return port, upstream_port, admin_port
     raise AssertionError("no two consecutive free ports")
 
 
