@@ -259,6 +259,19 @@ awaitable<OutboundResult> send_outbound(const OutboundRequest& request) {
     co_return r;
   }
   auto result = co_await exchange(transport, request, deadline);
+  if ((result.failure == OutboundFailure::Connect ||
+       result.failure == OutboundFailure::BadResponse) &&
+      SSL_version(transport.native()) == TLS1_3_VERSION) {
+    // Under TLS 1.3 the client finishes its handshake before the server has checked the client
+    // certificate; a refusal then shows up as a reset or close on the first request.
+    result.detail += SSL_get_certificate(transport.native()) != nullptr
+                         ? " (right after the TLS 1.3 handshake: the server may have refused the "
+                           "client certificate the gateway presented; check it against the CAs "
+                           "the server trusts)"
+                         : " (right after the TLS 1.3 handshake: a server that requires a client "
+                           "certificate refuses a connection without one like this; configure "
+                           "cert and key)";
+  }
   transport.close();
   co_return result;
 }

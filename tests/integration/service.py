@@ -27,7 +27,8 @@ class Seen:
 
 
 class Service:
-    def __init__(self, respond=None, cert: str | None = None, key: str | None = None):
+    def __init__(self, respond=None, cert: str | None = None, key: str | None = None,
+                 client_ca: str | None = None):
         self.respond = respond or (lambda request: Reply(200, b"ok"))
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
@@ -70,6 +71,9 @@ class Service:
         if self.tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
+            if client_ca:  # require a client certificate issued by this CA
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(client_ca)
             self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever,

@@ -211,3 +211,30 @@ def test_decisions_are_cached_by_the_forwarded_headers(env):
     assert_denial(get(env, "/cached/a", "nope"), 401, "callout.unauthorized")
     assert_denial(get(env, "/cached/a", "nope"), 401, "callout.unauthorized")
     assert service.count() == before + 3
+
+
+def test_client_certificate_for_the_service(module_procs, pki):
+    mtls = module_procs.add(Service(auth_service, cert=pki.chain, key=pki.key,
+                                    client_ca=pki.path("client-ca-bundle.pem")))
+    app = Echo(module_procs, name="echo-mtls")
+    base = {"type": "external", "url": mtls.url("/check"), "ca": pki.root, "timeout": "2s"}
+    authenticators = {
+        "withcert": {**base, "cert": pki.path("client-good.pem"),
+                     "key": pki.path("client-good.key")},
+        "nocert": dict(base),
+    }
+    config = {
+        "workers": 1,
+        "listeners": [listener("main", free_port(),
+                               [route(n, "app", f"/{n}/", authn=[n], identity_headers=IDENTITY)
+                                for n in authenticators], pki=pki)],
+        "authenticators": authenticators,
+        "upstreams": {"app": upstream(app.endpoint)},
+    }
+    gw = Gateway(module_procs, config, name="mtls-callout")
+    r = curl(gw.url("main", "/withcert/x"), "-H", "Authorization: Bearer ok", cacert=pki.root)
+    assert r.status == 200, r.text
+    assert r.json()["headers"]["x-auth-user"] == "alice"
+    r = curl(gw.url("main", "/nocert/x"), "-H", "Authorization: Bearer ok", cacert=pki.root)
+    body = assert_denial(r, 503, "callout.connect_failed")
+    assert "requires a client certificate" in body["detail"], body

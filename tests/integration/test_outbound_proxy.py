@@ -171,3 +171,33 @@ def test_upstreams_through_the_proxy(env):
     for path in ("/plain_407/x", "/tls_407/x"):
         body = assert_denial(get(env, gw, path), 502, "upstream.proxy_auth_required")
         assert f"proxy http://127.0.0.1:{env['auth'].port}" in body["detail"]
+
+
+def test_check_config_warns_about_internal_targets_behind_a_proxy(env, tmp_path):
+    import json
+    import subprocess
+    from conftest import binary
+    config = {
+        "listeners": [listener("main", free_port(), [], pki=env["pki"])],
+        "authenticators": {
+            "check": external("http://authsvc:9000/check", proxy=env["open"].url()),
+            "public": external("https://auth.example.com/check", proxy=env["open"].url()),
+            "bypassed": external("http://10.1.2.3/check", proxy="env"),
+        },
+        "upstreams": {"app": upstream("10.0.0.5:8080", proxy=env["open"].url())},
+    }
+    path = tmp_path / "gw.yaml"
+    path.write_text(json.dumps(config))
+    run_env = {k: v for k, v in sanitizer_env().items()
+               if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    run_env.update({"http_proxy": env["open"].url(), "no_proxy": "10.0.0.0/8"})
+    r = subprocess.run([binary(), "check-config", "-c", str(path)], capture_output=True,
+                       text=True, timeout=30, env=run_env)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    assert 'external authenticator "check" (http://authsvc:9000/check) goes through proxy' in out
+    assert "a single-label host name" in out
+    assert 'upstream "app" endpoint 10.0.0.5:8080 goes through proxy' in out
+    assert "a private address (10.0.0.0/8)" in out
+    assert '"public"' not in out, "a public name is not internal"
+    assert '"bypassed"' not in out, "NO_PROXY bypasses the proxy"
