@@ -1,8 +1,8 @@
 """`portcullis doctor -c FILE` on the targets of #6: external authenticators (a service that is
 up, one on a closed port, one https with an untrusted CA), JWKS urls (up, down, answering 404),
 explicit proxies (a real tinyproxy, open, with BasicAuth credentials right, missing and wrong, one
-allowing CONNECT to 443 only, one on a closed port: checked once) and `proxy: env` with the
-NO_PROXY bypass. Each finding's code, severity, where and text, and the exit code."""
+allowing CONNECT to 443 only, one on a closed port: checked once), http upstreams through their
+proxy (absolute form, 407 without credentials) and `proxy: env` with the NO_PROXY bypass. Each finding's code, severity, where and text, and the exit code."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def env(module_procs, pki, tmp_path_factory):
     }
 
 
-def write_config(directory: Path, env: dict, authenticators: dict) -> Path:
+def write_config(directory: Path, env: dict, authenticators: dict,
+                 upstreams: dict | None = None) -> Path:
     pki = env["pki"]
     for name in ("server-chain.pem", "server.key"):
         shutil.copy(pki.path(name), directory / name)
@@ -80,7 +81,7 @@ def write_config(directory: Path, env: dict, authenticators: dict) -> Path:
             "routes": [route(name, "app", f"/{name}/", authn=[name]) for name in authenticators],
         }],
         "authenticators": authenticators,
-        "upstreams": {"app": upstream(f"127.0.0.1:{env['app'].port}")},
+        "upstreams": {"app": upstream(f"127.0.0.1:{env['app'].port}"), **(upstreams or {})},
     }
     path = directory / "portcullis.yaml"
     path.write_text(to_yaml(config))
@@ -218,6 +219,34 @@ def test_explicit_proxies(env, tmp_path):
     assert not findings(report, "config.warning"), "reported once, as proxy.internal_target"
     assert {f["code"] for f in errors(report)} == {
         "reach.proxy.auth_required", "reach.proxy.refused", "reach.connect.failed"}, errors(report)
+
+
+def test_upstreams_through_their_configured_proxy(env, tmp_path):
+    app = f"127.0.0.1:{env['app'].port}"
+    path = write_config(tmp_path, env, {}, upstreams={
+        "viaopen": upstream(app, proxy=env["open"].url()),
+        "nocreds": upstream(app, proxy=env["auth"].url()),
+        "authed": upstream(app, proxy=env["auth"].url("gw", "pr0xy")),
+    })
+    rc, report = run_doctor(path)
+    assert rc == 1, report
+    checked = " ".join(report["checked"])
+    # Plain http through a proxy goes in absolute form, as the gateway sends it.
+    assert f"upstream viaopen endpoint {app} through proxy {env['open'].url()} answered 200" \
+        in checked, checked
+    assert f"upstream authed endpoint {app} through proxy http://gw@127.0.0.1:" \
+        f"{env['auth'].port} answered 200" in checked, checked
+    [nocreds] = [f for f in errors(report)]
+    assert nocreds["code"] == "reach.proxy.auth_required"
+    assert nocreds["where"].startswith("upstreams.nocreds.proxy: line ")
+    assert nocreds["message"].startswith(
+        f"upstream nocreds endpoint {app} through proxy {env['auth'].url()}: http step: request "
+        f"through {env['auth'].url()} (proxy set explicitly: {env['auth'].url()}): the proxy "
+        "demands authentication (407)"), nocreds["message"]
+    assert "give the proxy credentials in its URL" in nocreds["fix"]
+    internal = findings(report, "proxy.internal_target")
+    assert {f["where"].split(":")[0] for f in internal} == {
+        "upstreams.viaopen.proxy", "upstreams.nocreds.proxy", "upstreams.authed.proxy"}
 
 
 def test_proxy_from_the_environment_and_no_proxy(env, tmp_path):
