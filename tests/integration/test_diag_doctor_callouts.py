@@ -1,5 +1,5 @@
 """`portcullis doctor -c FILE` on the targets of #6: external authenticators (a service that is
-up, one on a closed port, one https with an untrusted CA), JWKS urls (up, down, answering 404),
+up, one on a closed port, one https with an untrusted CA; their client certificate files), JWKS urls (up, down, answering 404),
 explicit proxies (a real tinyproxy, open, with BasicAuth credentials right, missing and wrong, one
 allowing CONNECT to 443 only, one on a closed port: checked once), http upstreams through their
 proxy (absolute form, 407 without credentials) and `proxy: env` with the NO_PROXY bypass. Each finding's code, severity, where and text, and the exit code."""
@@ -134,6 +134,33 @@ def test_external_authenticators_up_closed_and_untrusted(env, tmp_path):
     assert untrusted[0]["severity"] == "error"
     assert ": tls step: " in untrusted[0]["message"]
     assert len(errors(report)) == 1 + len([f for f in untrusted if f["severity"] == "error"])
+
+
+def test_external_authenticator_client_certificate_files(env, tmp_path):
+    pki = env["pki"]
+    for name in ("client-good.pem", "client-good.key", "client-expired.pem",
+                 "client-expired.key"):
+        shutil.copy(pki.path(name), tmp_path / name)
+    os.chmod(tmp_path / "client-good.key", 0o644)
+    os.chmod(tmp_path / "client-expired.key", 0o600)
+    path = write_config(tmp_path, env, {
+        "good": external(env["tls"].url("/check"), ca=pki.root, cert="client-good.pem",
+                         key="client-good.key"),
+        "old": external(env["tls"].url("/check"), ca=pki.root, cert="client-expired.pem",
+                        key="client-expired.key"),
+    })
+    rc, report = run_doctor(path)
+    assert rc == 1, report
+    [open_key] = findings(report, "key.readable_by_others")
+    assert open_key["severity"] == "error"
+    assert open_key["where"].startswith("authenticators.good.key: line ")
+    assert "mode 644" in open_key["message"]
+    expired = findings(report, "cert.expired")
+    assert expired and all(f["where"].startswith("authenticators.old.cert: line ")
+                           for f in expired), expired
+    # The client certificate is presented; the service does not ask for one and answers.
+    assert f"external authenticator good {env['tls'].url('/check')} answered 401" in \
+        " ".join(report["checked"])
 
 
 def test_jwks_urls_up_down_and_not_found(env, tmp_path):
