@@ -1,8 +1,10 @@
 """`portcullis doctor -c FILE` on the targets of #6: external authenticators (a service that is
-up, one on a closed port, one https with an untrusted CA; their client certificate files), JWKS urls (up, down, answering 404),
-explicit proxies (a real tinyproxy, open, with BasicAuth credentials right, missing and wrong, one
-allowing CONNECT to 443 only, one on a closed port: checked once), http upstreams through their
-proxy (absolute form, 407 without credentials) and `proxy: env` with the NO_PROXY bypass. Each finding's code, severity, where and text, and the exit code."""
+up, one on a closed port, one https with an untrusted CA; their client certificate files), JWKS
+urls (up, down, answering 404), explicit proxies (a real tinyproxy, open, with BasicAuth
+credentials right, missing and wrong, one allowing CONNECT to 443 only, one on a closed port:
+checked once), http upstreams through their proxy (absolute form, 407 without credentials) and
+`proxy: env` with the NO_PROXY bypass. Each finding's code, severity, where and text, and the
+exit code."""
 
 from __future__ import annotations
 
@@ -281,6 +283,7 @@ def test_proxy_from_the_environment_and_no_proxy(env, tmp_path):
     path = write_config(tmp_path, env, {
         "viaenv": external(tls.url("/check"), ca=env["pki"].root, proxy="env"),
         "direct": external(tls.url("/check"), ca=env["pki"].root),
+        "keys": jwt(tls.url("/jwks.json"), ca=env["pki"].root, proxy="env"),
     })
     proxy_env = {"HTTPS_PROXY": env["auth"].url()}
     rc, report = run_doctor(path, env=proxy_env)
@@ -288,6 +291,9 @@ def test_proxy_from_the_environment_and_no_proxy(env, tmp_path):
     [refused] = about(report, "external authenticator viaenv ")
     assert refused["code"] == "reach.proxy.auth_required"
     assert f"(HTTPS_PROXY from the environment: {env['auth'].url()})" in refused["message"]
+    [keys] = about(report, "authenticator keys JWKS")
+    assert (keys["code"], keys["severity"]) == ("reach.proxy.auth_required", "error")
+    assert keys["where"].startswith("authenticators.keys.jwks.proxy: line ")
     # Without `proxy: env` the gateway ignores the environment: so does doctor.
     assert not about(report, "external authenticator direct ")
     assert "proxy.internal_target" in [f["code"] for f in report["findings"]]
@@ -295,5 +301,6 @@ def test_proxy_from_the_environment_and_no_proxy(env, tmp_path):
     rc, report = run_doctor(path, env={**proxy_env, "NO_PROXY": "localhost,127.0.0.1"})
     assert rc == 0, report
     assert not findings(report, "proxy.internal_target")
-    assert f"external authenticator viaenv {tls.url('/check')} answered 401" in \
-        " ".join(report["checked"])
+    checked = " ".join(report["checked"])
+    assert f"external authenticator viaenv {tls.url('/check')} answered 401" in checked
+    assert f"authenticator keys JWKS {tls.url('/jwks.json')} answered 200" in checked
