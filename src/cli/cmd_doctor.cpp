@@ -26,9 +26,10 @@ Command add_doctor_command(CLI::App& app) {
       "doctor", "Check a configuration against this machine: expiry, permissions, reachability");
   cmd->footer(
       "Runs check-config, then: certificates/bundles/CRLs expiring within 30 days, key and "
-      "htpasswd files readable by the service account and not by others, upstreams and JWKS "
-      "resolvable and reachable (probe's steps), internal targets sent to the environment's "
-      "proxy, the clock against servers' Date, users in several htpasswd files, routes shadowed "
+      "htpasswd files readable by the service account and not by others, upstreams, external "
+      "authenticators, JWKS urls and their proxies resolvable and reachable (probe's steps, "
+      "through each target's configured proxy), internal targets sent through a proxy, the clock "
+      "against servers' Date, users in several htpasswd files, routes shadowed "
       "by an earlier one. Exit status: 0 no errors, 1 errors found, 2 usage");
   auto args = std::make_shared<DoctorArgs>();
   cmd->add_option("-c,--config", args->file, "Configuration file (YAML)")->required();
@@ -58,7 +59,8 @@ Command add_doctor_command(CLI::App& app) {
                                      "fix the configuration (`portcullis "
                                      "check-config -c FILE` says the same)"});
         } else {
-          for (const auto& w : diag::startup_warnings(*config))
+          // The internal-target warnings come from run_doctor as `proxy.internal_target`.
+          for (const auto& w : diag::startup_warnings(*config, false))
             report.findings.push_back({"config.warning", diag::Severity::Warning, "", w, ""});
         }
         if (config) {

@@ -1,7 +1,8 @@
 // `portcullis doctor`: what check-config cannot tell from the file alone — certificates and CRLs
-// near expiry, key file permissions for the service account, upstreams and JWKS reachable (with
-// the probe's steps), internal targets sent to an environment proxy, the clock against servers'
-// Date, users in several htpasswd files, routes that can never match.
+// near expiry, key file permissions for the service account, upstreams, external authenticators,
+// JWKS urls and their proxies reachable (with the probe's steps, through each target's configured
+// proxy), internal targets sent through a proxy, the clock against servers' Date, users in
+// several htpasswd files, routes that can never match.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,6 @@
 // doctor: certificates, bundles and CRLs expiring within the window (or expired), and key files
-// readable by the service account but not by others.
+// (listeners', external authenticators' client keys, the assertion signing key) readable by the
+// service account but not by others.
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -37,6 +38,8 @@ std::vector<NamedFile> certificate_files(const config::Config& config) {
   }
   for (const auto& [name, a] : config.authenticators) {
     if (a.jwt && a.jwt->jwks.ca) out.push_back({&*a.jwt->jwks.ca});
+    if (a.external && a.external->ca) out.push_back({&*a.external->ca});
+    if (a.external && a.external->cert) out.push_back({&*a.external->cert});
   }
   return out;
 }
@@ -146,7 +149,9 @@ void check_key_permissions(const config::Config& config, const DoctorOptions& op
   }
   for (const auto& [name, a] : config.authenticators) {
     if (a.basic) secrets.emplace_back(&a.basic->htpasswd, false);
+    if (a.external && a.external->key) secrets.emplace_back(&*a.external->key, true);
   }
+  if (config.assertion_signing.key) secrets.emplace_back(&*config.assertion_signing.key, true);
   std::set<std::string> seen;
   for (const auto& [file, is_key] : secrets) {
     struct stat st {};

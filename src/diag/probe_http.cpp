@@ -139,14 +139,20 @@ void check_error_page(const HttpHead& head, ProbeStep& step) {
 }  // namespace
 
 int step_http(Connection& conn, const Target& target, const ProbeOptions& options,
-              const TlsObserver* observer, ProbeStep& step) {
+              const TlsObserver* observer, ProbeStep& step, const core::ProxyUrl* forward_proxy) {
   step.name = "http";
   const bool default_port = target.port == (target.https() ? 443 : 80);
   std::string host =
       target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host;
   if (!default_port) host += ":" + std::to_string(target.port);
-  std::string request = options.method + " " + target.path + " HTTP/1.1\r\nHost: " + host +
+  const std::string request_target =
+      forward_proxy != nullptr ? target.scheme + "://" + host + target.path : target.path;
+  std::string request = options.method + " " + request_target + " HTTP/1.1\r\nHost: " + host +
                         "\r\nUser-Agent: portcullis-probe\r\nAccept: */*\r\nConnection: close\r\n";
+  if (forward_proxy != nullptr && !forward_proxy->user.empty())
+    request +=
+        "Proxy-Authorization: " + basic_credentials(forward_proxy->user, forward_proxy->password) +
+        "\r\n";
   if (!options.user.empty())
     request += "Authorization: " + basic_credentials(options.user, options.password) + "\r\n";
   if (!options.bearer.empty()) request += "Authorization: Bearer " + options.bearer + "\r\n";
@@ -181,6 +187,11 @@ int step_http(Connection& conn, const Target& target, const ProbeOptions& option
   step.data["status"] = head->status;
   step.data["reason"] = head->reason;
   step.data["server"] = head->get("Server");
+  if (forward_proxy != nullptr &&
+      (head->status == 407 || (head->status == 401 && !head->all("Proxy-Authenticate").empty()))) {
+    proxy_refusal(*head, *forward_proxy, step);
+    return head->status;
+  }
   check_auth(*head, options, step);
   check_date(*head, options, step);
   check_redirect(*head, target, step);

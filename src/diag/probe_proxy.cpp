@@ -63,10 +63,15 @@ bool step_tunnel(Connection& conn, const Target& target, const core::ProxyUrl& p
   step.facts.push_back("CONNECT " + target.authority() + " -> " + std::to_string(head->status) +
                        " " + head->reason);
   if (head->status == 200) return true;
+  proxy_refusal(*head, proxy, step);
+  return false;
+}
+
+void proxy_refusal(const HttpHead& head, const core::ProxyUrl& proxy, ProbeStep& step) {
   // Some proxies (tinyproxy) answer rejected credentials with 401 + WWW-Authenticate.
-  if (head->status == 407 || head->status == 401) {
-    auto challenges = head->all("Proxy-Authenticate");
-    for (auto& c : head->all("WWW-Authenticate")) challenges.push_back(std::move(c));
+  if (head.status == 407 || head.status == 401) {
+    auto challenges = head.all("Proxy-Authenticate");
+    for (auto& c : head.all("WWW-Authenticate")) challenges.push_back(std::move(c));
     const auto schemes = auth_schemes(challenges);
     std::string list;
     for (const auto& s : schemes) list += (list.empty() ? "" : ", ") + s;
@@ -75,8 +80,8 @@ bool step_tunnel(Connection& conn, const Target& target, const core::ProxyUrl& p
     for (const auto& s : schemes) basic = basic || strcasecmp(s.c_str(), "basic") == 0;
     std::string fix;
     if (proxy.user.empty()) {
-      fix = "give the proxy credentials: --proxy http://USER:PASSWORD@" + proxy.host + ":" +
-            std::to_string(proxy.port);
+      fix = "give the proxy credentials in its URL: http://USER:PASSWORD@" + proxy.host + ":" +
+            std::to_string(proxy.port) + " (probe --proxy, the proxy: setting or HTTPS_PROXY)";
     } else if (!basic) {
       fix =
           "the proxy does not offer Basic, so these credentials will never be accepted; use a "
@@ -87,20 +92,19 @@ bool step_tunnel(Connection& conn, const Target& target, const core::ProxyUrl& p
             "': check user and password (percent-encode @ : / in the URL)";
     }
     step.problem("proxy.auth_required",
-                 "the proxy demands authentication (" + std::to_string(head->status) +
+                 "the proxy demands authentication (" + std::to_string(head.status) +
                      "); it offers: " + (list.empty() ? std::string("no scheme") : list),
                  fix + "; or bypass the proxy for this host with NO_PROXY", true);
-    return false;
+    return;
   }
   step.problem(
       "proxy.refused",
-      "the proxy refused to open a tunnel: " + std::to_string(head->status) + " " + head->reason,
-      head->status == 403 ? "the proxy's policy forbids this target or port; ask its "
-                            "administrators, or bypass it with NO_PROXY"
-                          : "the proxy could not reach the target; probe from a machine "
-                            "without the proxy or read the proxy's log",
+      "the proxy refused to open a tunnel: " + std::to_string(head.status) + " " + head.reason,
+      head.status == 403 ? "the proxy's policy forbids this target or port; ask its "
+                           "administrators, or bypass it with NO_PROXY"
+                         : "the proxy could not reach the target; probe from a machine "
+                           "without the proxy or read the proxy's log",
       true);
-  return false;
 }
 
 }  // namespace portcullis::diag

@@ -79,12 +79,18 @@ int step_connect(const std::vector<sockaddr_storage>& addresses, std::chrono::mi
 /// CONNECT through the proxy on `fd`; false when the proxy refused (407 and its schemes).
 bool step_tunnel(Connection& conn, const Target& target, const core::ProxyUrl& proxy,
                  std::chrono::milliseconds timeout, ProbeStep& step);
+/// A proxy's refusal (407, or tinyproxy's 401, with the schemes it offers; any other status: a
+/// refused tunnel) as the step's failing problem.
+void proxy_refusal(const HttpHead& head, const core::ProxyUrl& proxy, ProbeStep& step);
 /// The TLS handshake and everything learnt from it. false = failed.
 bool step_tls(Connection& conn, const Target& target, const ProbeOptions& options,
               TlsObserver& observer, ProbeStep& step);
-/// Sends the request and analyses the response; returns the status (0 = none).
+/// Sends the request and analyses the response; returns the status (0 = none). With
+/// `forward_proxy` (plain http through a proxy, as the gateway sends it) the request goes in
+/// absolute form with the proxy's credentials, and a 407 is reported as the proxy's refusal.
 int step_http(Connection& conn, const Target& target, const ProbeOptions& options,
-              const TlsObserver* observer, ProbeStep& step);
+              const TlsObserver* observer, ProbeStep& step,
+              const core::ProxyUrl* forward_proxy = nullptr);
 
 /// What a TLS alert means for the client that received it.
 std::string alert_meaning(int description);

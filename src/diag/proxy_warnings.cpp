@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 
 #include "core/ip_network.h"
 #include "core/result.h"
@@ -72,11 +74,26 @@ std::optional<std::string> internal_target_reason(std::string_view host,
   }
   if (host.find('.') == std::string_view::npos) return "a single-label host name";
   if (in_hosts_file(host, hosts_file)) return "a name listed in /etc/hosts";
+  const std::string name = lower(host.ends_with('.') ? host.substr(0, host.size() - 1) : host);
+  for (const char* suffix :
+       {".internal", ".local", ".localdomain", ".lan", ".corp", ".intranet", ".home.arpa"}) {
+    if (name.ends_with(suffix))
+      return std::string("a name under ") + suffix + " (an internal-only domain)";
+  }
   return std::nullopt;
 }
 
-std::vector<std::string> proxy_warnings(const config::Config& config, const core::ProxyEnv& env,
-                                        std::string_view hosts_file) {
+std::string read_hosts_file() {
+  std::string hosts;
+  if (std::ifstream in("/etc/hosts"); in) {
+    hosts.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return hosts;
+}
+
+std::vector<ProxyWarning> internal_targets_via_proxy(const config::Config& config,
+                                                     const core::ProxyEnv& env,
+                                                     std::string_view hosts_file) {
   std::vector<Target> targets;
   for (const auto& [name, up] : config.upstreams) {
     for (const auto& ep : up.endpoints) {
@@ -104,20 +121,28 @@ std::vector<std::string> proxy_warnings(const config::Config& config, const core
         {what + " (" + parsed->text() + ")", parsed->scheme, parsed->host, proxy, proxy->origin});
   }
 
-  std::vector<std::string> out;
+  std::vector<ProxyWarning> out;
   for (const auto& t : targets) {
     if (!t.proxy->configured()) continue;
     const auto choice = core::choose_proxy(t.proxy->setting, t.scheme, t.host, env);
     if (!choice.proxy) continue;
     const auto reason = internal_target_reason(t.host, hosts_file);
     if (!reason) continue;
-    out.push_back(core::Error{t.what + " goes through proxy " + choice.proxy->display() + " (" +
-                                  choice.reason + ") although \"" + t.host + "\" is " + *reason +
-                                  ": a proxy usually cannot reach internal targets, the classic "
-                                  "cause of 407 answers and timeouts; bypass it with proxy: none "
-                                  "or a NO_PROXY entry",
-                              t.proxy->origin.path, t.proxy->origin.line}
-                      .to_string());
+    out.push_back({t.proxy->origin, t.host,
+                   t.what + " goes through proxy " + choice.proxy->display() + " (" +
+                       choice.reason + ") although \"" + t.host + "\" is " + *reason +
+                       ": a proxy usually cannot reach internal targets, the classic cause of "
+                       "407 answers and timeouts",
+                   "bypass it with proxy: none or a NO_PROXY entry"});
+  }
+  return out;
+}
+
+std::vector<std::string> proxy_warnings(const config::Config& config, const core::ProxyEnv& env,
+                                        std::string_view hosts_file) {
+  std::vector<std::string> out;
+  for (const auto& w : internal_targets_via_proxy(config, env, hosts_file)) {
+    out.push_back(core::Error{w.message + "; " + w.fix, w.origin.path, w.origin.line}.to_string());
   }
   return out;
 }

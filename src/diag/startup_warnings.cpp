@@ -1,9 +1,6 @@
 // Start-up warnings: the same checks as the loading path, keeping only what does not refuse.
 #include "diag/startup_warnings.h"
 
-#include <fstream>
-#include <iterator>
-
 #include "diag/bundle_checks.h"
 #include "diag/proxy_warnings.h"
 #include "diag/server_chain.h"
@@ -27,7 +24,7 @@ void bundle_warnings(std::vector<std::string>& out, const config::FileRef& ref) 
 
 }  // namespace
 
-std::vector<std::string> startup_warnings(const config::Config& config) {
+std::vector<std::string> startup_warnings(const config::Config& config, bool with_proxy) {
   std::vector<std::string> out;
   for (const config::ListenerConfig& l : config.listeners) {
     if (!l.tls) continue;
@@ -44,11 +41,8 @@ std::vector<std::string> startup_warnings(const config::Config& config) {
   for (const auto& [name, upstream] : config.upstreams) {
     if (upstream.tls && upstream.tls->ca) bundle_warnings(out, *upstream.tls->ca);
   }
-  std::string hosts;
-  if (std::ifstream in("/etc/hosts"); in) {
-    hosts.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  for (auto& w : proxy_warnings(config, core::ProxyEnv::from_environment(), hosts)) {
+  if (!with_proxy) return out;
+  for (auto& w : proxy_warnings(config, core::ProxyEnv::from_environment(), read_hosts_file())) {
     out.push_back(std::move(w));
   }
   return out;

@@ -14,7 +14,8 @@
 namespace portcullis::diag {
 
 /// Each warning as "<yaml key>: line N: <message>". Files that cannot be read or checked give
-/// no warning here: loading them is an error, reported by the validation.
-std::vector<std::string> startup_warnings(const config::Config& config);
+/// no warning here: loading them is an error, reported by the validation. `with_proxy` = false
+/// leaves out the internal-target warnings (doctor reports those as its own findings).
+std::vector<std::string> startup_warnings(const config::Config& config, bool with_proxy = true);
 
 }  // namespace portcullis::diag

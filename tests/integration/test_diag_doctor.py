@@ -1,7 +1,7 @@
 """`portcullis doctor -c FILE`: broken configurations, key files with wrong permissions (for the
 current user and for --user), certificates near expiry, users in several htpasswd files, shadowed
 routes, unreachable and unresolvable upstreams, an upstream whose Date is skewed, and an internal
-upstream that the environment's proxy would carry. Exit 1 on errors, 0 otherwise."""
+upstream that the environment's proxy would carry (with `proxy: env`). Exit 1 on errors, 0 otherwise."""
 
 from __future__ import annotations
 
@@ -160,7 +160,15 @@ def test_upstream_with_skewed_date(setup, procs):
 def test_internal_upstream_through_the_environment_proxy(setup):
     env = {"http_proxy": f"http://127.0.0.1:{closed_port()}"}
     rc, report = doctor(setup.write(), env=env)
-    assert "proxy.internal_target" in codes(report)
+    assert rc == 0 and "proxy.internal_target" not in codes(report), \
+        "without proxy: env the gateway (and doctor) ignore the environment"
+    setup.config["upstreams"]["app"]["proxy"] = "env"
+    rc, report = doctor(setup.write(), env=env)
+    [internal] = [f for f in report["findings"] if f["code"] == "proxy.internal_target"]
+    assert internal["severity"] == "warning"
+    assert internal["where"].startswith("upstreams.app.proxy: line ")
+    assert "is a loopback address" in internal["message"]
+    assert "NO_PROXY" in internal["fix"]
     unreachable = [f for f in report["findings"] if f["code"] == "reach.connect.failed"]
     assert unreachable and unreachable[0]["message"].startswith("proxy http://127.0.0.1:")
     assert rc == 1

@@ -1,6 +1,6 @@
-// doctor checks that need no files: routes shadowed by an earlier one (host and prefix cover),
-// and a JWKS URL that cannot be reached (a configuration the loader only accepts once JWKS URLs
-// are enabled, so it is built here directly) with the environment's proxy in the way.
+// doctor checks that need no files: routes shadowed by an earlier one (host and prefix cover), a
+// JWKS URL that cannot be reached with the environment's proxy in the way, each proxy checked
+// once, and `proxy: env` deciding with the target's own setting and NO_PROXY.
 #include "diag/doctor.h"
 
 #include <gtest/gtest.h>
@@ -56,6 +56,8 @@ TEST(Reachability, UnreachableJwksThroughTheEnvironmentProxy) {
   a.jwt.emplace();
   a.jwt->jwks.url = "https://127.0.0.1:1/jwks.json";
   a.jwt->jwks.origin = {"authenticators.tokens.jwks", 12};
+  a.jwt->jwks.proxy.setting.mode = core::ProxyMode::Env;
+  a.jwt->jwks.proxy.origin = {"authenticators.tokens.jwks.proxy", 13};
   config.authenticators["tokens"] = a;
   DoctorOptions options;
   options.timeout = std::chrono::milliseconds(1000);
@@ -85,6 +87,62 @@ TEST(Reachability, UnreachableJwksThroughTheEnvironmentProxy) {
   EXPECT_NE(direct.findings.front().message.find("JWKS https://127.0.0.1:1/jwks.json"),
             std::string::npos);
   EXPECT_TRUE(direct.has_errors());
+}
+
+config::Config two_endpoints_behind(core::ProxyMode mode) {
+  config::Config config;
+  config::UpstreamConfig u;
+  u.name = "app";
+  u.endpoints.push_back({"127.0.0.1", 1, {"upstreams.app.endpoints[0]", 4}});
+  u.endpoints.push_back({"127.0.0.1", 2, {"upstreams.app.endpoints[1]", 4}});
+  u.proxy.setting = {mode, core::ProxyUrl{"127.0.0.1", 1, "", ""}};
+  u.proxy.origin = {"upstreams.app.proxy", 5};
+  config.upstreams["app"] = u;
+  return config;
+}
+
+size_t count(const DoctorReport& report, std::string_view code) {
+  size_t n = 0;
+  for (const auto& f : report.findings) n += f.code == code;
+  return n;
+}
+
+TEST(Reachability, EachProxyIsCheckedOnceAndTargetsBehindADeadOneAreNotWalked) {
+  DoctorOptions options;
+  options.timeout = std::chrono::milliseconds(1000);
+  DoctorReport report;
+  check_reachability(two_endpoints_behind(core::ProxyMode::Explicit), options, report);
+  ASSERT_EQ(count(report, "reach.connect.failed"), 1u);
+  EXPECT_EQ(count(report, "proxy.internal_target"), 2u);
+  for (const auto& f : report.findings) {
+    if (f.code != "reach.connect.failed") continue;
+    EXPECT_EQ(f.where, "upstreams.app.proxy: line 5");
+    EXPECT_TRUE(
+        f.message.starts_with("proxy http://127.0.0.1:1 (proxy set explicitly: "
+                              "http://127.0.0.1:1; used by upstream app endpoint "))
+        << f.message;
+  }
+  size_t skipped = 0;
+  for (const auto& c : report.checked) skipped += c.find("not walked") != std::string::npos;
+  EXPECT_EQ(skipped, 2u);
+}
+
+TEST(Reachability, EnvModeUsesTheTargetsSettingAndNoProxy) {
+  DoctorOptions options;
+  options.timeout = std::chrono::milliseconds(1000);
+  ::unsetenv("HTTPS_PROXY");
+  ::setenv("http_proxy", "http://127.0.0.1:1", 1);
+  ::setenv("no_proxy", "127.0.0.1", 1);
+  DoctorReport report;
+  check_reachability(two_endpoints_behind(core::ProxyMode::Env), options, report);
+  ::unsetenv("http_proxy");
+  ::unsetenv("no_proxy");
+  // NO_PROXY matches: both endpoints are dialled directly (and fail on their own).
+  EXPECT_EQ(count(report, "proxy.internal_target"), 0u);
+  ASSERT_EQ(count(report, "reach.connect.failed"), 2u);
+  EXPECT_EQ(report.findings[0].where, "upstreams.app.endpoints[0]: line 4");
+  EXPECT_TRUE(report.findings[0].message.starts_with("upstream app endpoint 127.0.0.1:1: connect"))
+      << report.findings[0].message;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The pure parts of `portcullis probe`: URL sanity, HTTP head parsing, challenge schemes and
-// Basic credentials (the network steps are covered by tests/integration/test_diag_probe.py).
+// Basic credentials, a proxy's refusal explained (the network steps are covered by
+// tests/integration/test_diag_probe.py).
 #include <gtest/gtest.h>
 
 #include "diag/probe_steps.h"
@@ -99,6 +100,44 @@ TEST(Alerts, MeaningsNameTheCause) {
   alert_problem(48, step);
   EXPECT_EQ(step.status, StepStatus::Fail);
   EXPECT_EQ(step.problems.front().code, "tls.alert.48");
+}
+
+ProbeStep refusal(const std::string& raw, const core::ProxyUrl& proxy) {
+  ProbeStep step;
+  const auto head = parse_http_head(raw);
+  EXPECT_TRUE(head.has_value());
+  if (head) proxy_refusal(*head, proxy, step);
+  EXPECT_EQ(step.status, StepStatus::Fail);
+  EXPECT_EQ(step.problems.size(), 1u);
+  return step;
+}
+
+TEST(ProxyRefusal, AuthRequiredSaysWhatToChange) {
+  const std::string basic =
+      "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic "
+      "realm=\"corp\"\r\n\r\n";
+  auto step = refusal(basic, {"proxy.corp", 3128, "", ""});
+  EXPECT_EQ(step.problems[0].code, "proxy.auth_required");
+  EXPECT_NE(step.problems[0].message.find("(407); it offers: Basic"), std::string::npos);
+  EXPECT_TRUE(step.problems[0].fix.starts_with(
+      "give the proxy credentials in its URL: http://USER:PASSWORD@proxy.corp:3128"));
+  step = refusal(basic, {"proxy.corp", 3128, "gw", "x"});
+  EXPECT_NE(step.problems[0].fix.find("rejected the credentials for user 'gw'"), std::string::npos);
+  step = refusal(
+      "HTTP/1.1 407 No\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: "
+      "NTLM\r\n\r\n",
+      {"proxy.corp", 3128, "gw", "x"});
+  EXPECT_NE(step.problems[0].fix.find("does not offer Basic"), std::string::npos);
+  EXPECT_NE(step.problems[0].fix.find("Negotiate, NTLM"), std::string::npos);
+}
+
+TEST(ProxyRefusal, RefusedTunnel) {
+  auto step = refusal("HTTP/1.1 403 Forbidden\r\n\r\n", {"proxy.corp", 3128, "", ""});
+  EXPECT_EQ(step.problems[0].code, "proxy.refused");
+  EXPECT_EQ(step.problems[0].message, "the proxy refused to open a tunnel: 403 Forbidden");
+  EXPECT_NE(step.problems[0].fix.find("policy forbids"), std::string::npos);
+  step = refusal("HTTP/1.1 502 Bad Gateway\r\n\r\n", {"proxy.corp", 3128, "", ""});
+  EXPECT_NE(step.problems[0].fix.find("could not reach the target"), std::string::npos);
 }
 
 }  // namespace

@@ -21,6 +21,27 @@ TEST(InternalTarget, Reasons) {
   EXPECT_EQ(internal_target_reason("app", "# app\n"), "a single-label host name");
 }
 
+TEST(InternalTarget, InternalOnlyDomains) {
+  EXPECT_EQ(internal_target_reason("auth.internal", kHosts),
+            "a name under .internal (an internal-only domain)");
+  EXPECT_EQ(internal_target_reason("Billing.CORP", kHosts),
+            "a name under .corp (an internal-only domain)");
+  EXPECT_EQ(internal_target_reason("printer.local.", kHosts),
+            "a name under .local (an internal-only domain)");
+  EXPECT_EQ(internal_target_reason("nas.home.arpa", kHosts),
+            "a name under .home.arpa (an internal-only domain)");
+  EXPECT_EQ(internal_target_reason("x.lan", kHosts), "a name under .lan (an internal-only domain)");
+  EXPECT_EQ(internal_target_reason("portal.intranet", kHosts),
+            "a name under .intranet (an internal-only domain)");
+  EXPECT_EQ(internal_target_reason("db.localdomain", kHosts),
+            "a name under .localdomain (an internal-only domain)");
+  // Only the last labels count: a public name that merely contains them is not internal.
+  EXPECT_EQ(internal_target_reason("internal.example.com", kHosts), std::nullopt);
+  EXPECT_EQ(internal_target_reason("corp.example.org", kHosts), std::nullopt);
+  EXPECT_EQ(internal_target_reason("mycorp", ""), "a single-label host name");
+  EXPECT_EQ(internal_target_reason("mycorp.com", ""), std::nullopt);
+}
+
 config::Config config_with(core::ProxyMode mode) {
   config::Config c;
   config::UpstreamConfig up;
@@ -63,6 +84,17 @@ TEST(ProxyWarnings, EnvModeHonoursNoProxy) {
   env.no_proxy = "10.0.0.0/8,authsvc";
   EXPECT_TRUE(proxy_warnings(config_with(core::ProxyMode::Env), env, kHosts).empty());
   EXPECT_TRUE(proxy_warnings(config_with(core::ProxyMode::None), env, kHosts).empty());
+}
+
+TEST(ProxyWarnings, StructuredFormMatchesTheText) {
+  const auto config = config_with(core::ProxyMode::Explicit);
+  const auto entries = internal_targets_via_proxy(config, {}, kHosts);
+  const auto texts = proxy_warnings(config, {}, kHosts);
+  ASSERT_EQ(entries.size(), texts.size());
+  EXPECT_EQ(entries[1].host, "authsvc");
+  EXPECT_EQ(entries[1].origin.path, "authenticators.check.proxy");
+  EXPECT_EQ(texts[1],
+            "authenticators.check.proxy: line 20: " + entries[1].message + "; " + entries[1].fix);
 }
 
 }  // namespace
