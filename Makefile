@@ -2,10 +2,11 @@
 BUILD_RELEASE := build/release
 BUILD_TEST    := build/test
 BUILD_BENCH   := build/bench
+BUILD_BENCH_RELEASE := build/bench-release
 CMAKE_GEN     := -G Ninja
 PORT          ?= 8443
 
-.PHONY: deps build build-test run test conformance bench-micro docs format clean
+.PHONY: deps build build-test run test conformance bench bench-build bench-micro docs format clean
 
 deps:
 	scripts/install-deps
@@ -30,6 +31,19 @@ test: build-test
 conformance: build-test
 	/usr/bin/python3 tests/conformance/run_limbo.py --bin $(BUILD_TEST)/portcullis
 	/usr/bin/python3 tests/conformance/run_limbo.py --bin $(BUILD_TEST)/portcullis --strict
+
+# Side-by-side mTLS benchmark against nginx, HAProxy and Caddy (bench/README.md): installs the
+# peers, builds Portcullis, the load generator and the upstream (Release), runs 3 alternating
+# rounds and writes bench/results.md. Extra flags: make bench BENCH_RUN_ARGS="--rounds 1"
+bench-build: deps
+	bench/install-deps
+	cmake -S . -B $(BUILD_BENCH_RELEASE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release \
+	  -DPORTCULLIS_BENCH=ON -DPORTCULLIS_TESTS=OFF
+	cmake --build $(BUILD_BENCH_RELEASE) --target portcullis portcullis_loadgen \
+	  portcullis_bench_upstream
+
+bench: bench-build
+	/usr/bin/python3 bench/run.py --build $(BUILD_BENCH_RELEASE) $(BENCH_RUN_ARGS)
 
 # Micro-benchmarks (Google Benchmark, Release, never part of `make test`): JWT verification per
 # algorithm. Extra flags: make bench-micro BENCH_ARGS=--benchmark_filter=ES256
