@@ -588,7 +588,14 @@ awaitable<bool> await_next_request(ConnectionContext& ctx, Transport& client,
   const auto& limits = ctx.listener->config->limits;
   client.expires_after(first ? limits.header_timeout : limits.idle_timeout);
   ctx.idle = true;
+  // An idle connection holds no read buffer: wait for the socket first, then allocate.
+  buf.shrink_to_fit();
   error_code ec;
+  co_await client.wait_readable(ec);
+  if (ec) {
+    ctx.idle = false;
+    co_return false;
+  }
   const auto n = co_await client.read_some(buf.prepare(kReadChunk), ec);
   ctx.idle = false;
   buf.commit(n);
