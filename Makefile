@@ -46,12 +46,14 @@ bench: bench-build
 	/usr/bin/python3 bench/run.py --build $(BUILD_BENCH_RELEASE) $(BENCH_RUN_ARGS)
 
 # Micro-benchmarks (Google Benchmark, Release, never part of `make test`): JWT verification per
-# algorithm. Extra flags: make bench-micro BENCH_ARGS=--benchmark_filter=ES256
+# algorithm, and the request's hot paths (parse + route, denial rendering, access-log line,
+# verdict mapping). Extra flags: make bench-micro BENCH_ARGS=--benchmark_filter=ES256
+BENCH_MICRO := portcullis_bench_jwt portcullis_bench_pipeline
 bench-micro: deps
 	cmake -S . -B $(BUILD_BENCH) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DPORTCULLIS_BENCH=ON \
 	  -DPORTCULLIS_TESTS=OFF
-	cmake --build $(BUILD_BENCH) --target portcullis_bench_jwt
-	$(BUILD_BENCH)/bench/portcullis_bench_jwt $(BENCH_ARGS)
+	cmake --build $(BUILD_BENCH) --target $(BENCH_MICRO)
+	for b in $(BENCH_MICRO); do $(BUILD_BENCH)/bench/$$b $(BENCH_ARGS) || exit 1; done
 
 docs: build
 	$(BUILD_RELEASE)/portcullis denials --markdown > docs/denials.md
