@@ -717,7 +717,8 @@ def main():
     args = ap.parse_args()
     args.idle = [int(x) for x in args.idle.split(",") if x]
     args.only = [x for x in args.only.split(",") if x]
-    args.work = args.work or f"{args.build}/bench-run"
+    args.build = os.path.abspath(args.build)
+    args.work = os.path.abspath(args.work or f"{args.build}/bench-run")
     args.idle_note = ""
     os.makedirs(args.work, exist_ok=True)
 
