@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "core/ip_network.h"
 
@@ -73,7 +74,10 @@ void Deadline::finish(error_code& ec) {
 // ---- TcpTransport -----------------------------------------------------------------------------
 
 TcpTransport::TcpTransport(asio::ip::tcp::socket socket)
-    : socket_(std::move(socket)), deadline_(socket_.get_executor()) {}
+    : socket_(std::move(socket)), deadline_(socket_.get_executor()) {
+  error_code ignored;
+  if (socket_.is_open()) socket_.non_blocking(true, ignored);
+}
 
 TcpTransport::TcpTransport(const asio::any_io_executor& ex) : socket_(ex), deadline_(ex) {}
 
@@ -83,6 +87,10 @@ awaitable<error_code> TcpTransport::connect(
   if (!deadline_.arm(socket_)) co_return error_code(beast::error::timeout);
   co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
+  if (!ec) {
+    error_code ignored;
+    socket_.non_blocking(true, ignored);  // for write()'s fast path
+  }
   co_return ec;
 }
 
@@ -99,11 +107,31 @@ awaitable<std::size_t> TcpTransport::read_some(asio::mutable_buffer buf, error_c
 
 awaitable<void> TcpTransport::write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
+  // Fast path: one non-blocking sendmsg usually takes everything (a request head to an
+  // upstream): no timer to arm and cancel, no trip through the reactor.
+  std::size_t total = 0;
+  for (const auto& b : bufs) total += b.size();
+  std::size_t sent = 0;
+  if (socket_.is_open() && socket_.non_blocking()) {
+    sent = socket_.write_some(bufs, ec);
+    if (!ec && sent == total) co_return;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
+    ec = {};
+  }
+  std::vector<asio::const_buffer> rest;
+  for (const auto& b : bufs) {
+    if (sent >= b.size()) {
+      sent -= b.size();
+      continue;
+    }
+    rest.push_back(b + sent);
+    sent = 0;
+  }
   if (!deadline_.arm(socket_)) {
     ec = beast::error::timeout;
     co_return;
   }
-  co_await asio::async_write(socket_, bufs, redirect_error(use_awaitable, ec));
+  co_await asio::async_write(socket_, rest, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
 }
 
