@@ -33,7 +33,13 @@ SERVERS = ["portcullis"] + PEERS
 _procs = []  # every Popen we started and have not stopped yet
 
 
-def spawn(cmd, **kw):
+CPUS = {"server": None, "tools": None}  # CPU sets for --pin (None = no pinning)
+
+
+def spawn(cmd, role="tools", **kw):
+    cpus = CPUS.get(role)
+    if cpus:
+        kw["preexec_fn"] = lambda: os.sched_setaffinity(0, cpus)
     p = subprocess.Popen(cmd, **kw)
     _procs.append(p)
     return p
@@ -350,8 +356,8 @@ class Server:
         cmd, env = CONF[name](self.dir, pki, self.port, up_port, args.workers)
         full_env = dict(os.environ, **env)
         self.log = open(f"{self.dir}/stderr.log", "w")
-        self.proc = spawn(cmd, env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, cwd=self.dir)
+        self.proc = spawn(cmd, role="server", env=full_env, stdout=self.log,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir)
         wait_port(self.port, self.proc)
 
     def stop(self):
@@ -362,15 +368,23 @@ class Server:
 # ---- load generator -----------------------------------------------------------------------------
 
 
-def loadgen(args, port, mode, alg="ecdsa", plain=False, cert=True, extra=()):
+def loadgen(args, port, mode, alg="ecdsa", plain=False, cert=True, extra=(), server=None):
     pki = f"{args.work}/pki-{alg}"
     cmd = [BIN["loadgen"], "--port", str(port), "--mode", mode]
+    if server is not None:
+        # The server's own CPU time over the measured window (all its processes and threads).
+        pids = [server.proc.pid] + descendants(server.proc.pid)
+        cmd += ["--cpu-pids", ",".join(str(p) for p in pids)]
     if plain:
         cmd.append("--plain")
     elif cert:
         cmd += ["--cert", f"{pki}/client-chain.pem", "--key", f"{pki}/client.key"]
     cmd += list(extra)
-    COMMANDS.setdefault(mode + (" (plain)" if plain else ""), " ".join(shlex.quote(c) for c in cmd))
+    shown = [c for c in cmd]
+    if "--cpu-pids" in shown:
+        shown[shown.index("--cpu-pids") + 1] = "<server pids>"
+    COMMANDS.setdefault(mode + (" (plain)" if plain else ""),
+                        " ".join(shlex.quote(c) for c in shown))
     p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = p.communicate(timeout=120)
@@ -463,19 +477,19 @@ def one_round(args, rnd, up_port, results, facts):
         try:
             if name not in facts:
                 facts[name] = probe(args, srv, "ecdsa")
-            s["ka"] = loadgen(args, srv.port, "keepalive",
+            s["ka"] = loadgen(args, srv.port, "keepalive", server=srv,
                               extra=["--connections", "50", "--duration", dur])
-            s["hs_ecdsa"] = loadgen(args, srv.port, "handshake",
+            s["hs_ecdsa"] = loadgen(args, srv.port, "handshake", server=srv,
                                     extra=["--connections", str(args.hs_connections),
                                            "--duration", hsdur])
-            s["resume"] = loadgen(args, srv.port, "resume",
+            s["resume"] = loadgen(args, srv.port, "resume", server=srv,
                                   extra=["--connections", str(args.hs_connections),
                                          "--duration", hsdur])
         finally:
             srv.stop()
         srv = Server(name, "rsa", args, up_port)
         try:
-            s["hs_rsa"] = loadgen(args, srv.port, "handshake", "rsa",
+            s["hs_rsa"] = loadgen(args, srv.port, "handshake", "rsa", server=srv,
                                   extra=["--connections", str(args.hs_connections),
                                          "--duration", hsdur])
         finally:
@@ -495,8 +509,12 @@ def summary_line(s):
     parts = []
     if "ka" in s:
         parts.append(f"ka {s['ka']['rps']:.0f}/s p99 {s['ka']['p99_us']:.0f}us")
+        if s["ka"].get("server_cpu_s"):
+            parts.append(f"{1e6 / per_cpu(s['ka'], 'rps'):.1f}us cpu/req")
     if "hs_ecdsa" in s:
         parts.append(f"hs {s['hs_ecdsa']['connections_per_s']:.0f}/s")
+        if s["hs_ecdsa"].get("server_cpu_s"):
+            parts.append(f"{per_cpu(s['hs_ecdsa'], 'connections_per_s'):.0f} hs/cpu-s")
     if "hs_rsa" in s:
         parts.append(f"rsa {s['hs_rsa']['connections_per_s']:.0f}/s")
     if "resume" in s:
@@ -519,7 +537,18 @@ FIGURES = [
     ("hs_rsa", "b. full handshakes/s RSA-2048", True, None),
     ("resume", "c. resumed handshakes/s (tickets)", True, 1.1),
     ("reuse", "c. resumption rate (%)", True, None),
+    ("ka_cpu", "a'. server CPU per keep-alive request (µs)", False, None),
+    ("hs_core", "b'. full ECDSA handshakes per server CPU-second", True, None),
+    ("rsa_core", "b'. full RSA handshakes per server CPU-second", True, None),
+    ("resume_core", "c'. resumed handshakes per server CPU-second", True, None),
 ]
+
+
+def per_cpu(run, count_key):
+    cpu = run.get("server_cpu_s", 0)
+    if not cpu:
+        raise KeyError("server_cpu_s")
+    return run[count_key] * run["seconds"] / cpu
 
 
 def figure(s, key):
@@ -537,6 +566,14 @@ def figure(s, key):
         return s["resume"]["connections_per_s"]
     if key == "reuse":
         return 100 * s["resume"]["reuse_rate"]
+    if key == "ka_cpu":
+        return 1e6 / per_cpu(s["ka"], "rps")
+    if key == "hs_core":
+        return per_cpu(s["hs_ecdsa"], "connections_per_s")
+    if key == "rsa_core":
+        return per_cpu(s["hs_rsa"], "connections_per_s")
+    if key == "resume_core":
+        return per_cpu(s["resume"], "connections_per_s")
     if key.startswith("rss_"):
         return s[f"idle_{key[4:]}"]["hwm_kib"] / 1024
     if key.startswith("per_"):
@@ -622,22 +659,30 @@ def render(args, results, facts, versions, started, elapsed):
     if p_hs:
         ok = p_hs >= 0.7 * ceiling
         verdicts.append(("b. Portcullis full ECDSA handshakes within 70 % of the ceiling", ok))
-        lim.append(f"| Portcullis full ECDSA handshakes / ceiling ({args.workers} worker(s)) | "
+        lim.append(f"| Portcullis full ECDSA handshakes/s / ceiling ({args.workers} worker(s)) | "
                    f"{100 * p_hs / ceiling:.0f} % (target ≥ 70 %: "
                    f"{'yes' if ok else '**no**'}) |")
+    for name in SERVERS:
+        per = table.get(("hs_core", name))
+        if per:
+            lim.append(f"| {name}: full ECDSA handshakes per server CPU-second / ceiling per "
+                       f"core | {100 * per / speed['ecdsa_ceiling_s']:.0f} % |")
     out = []
     out.append("# Benchmark results: Portcullis, nginx, HAProxy, Caddy (mTLS)\n")
     out.append(f"Generated by `make bench` (bench/run.py) on {started} UTC in {elapsed:.0f} s. "
                f"{len(results)} alternating rounds; each figure is the median of the rounds. "
                f"Loopback only; {args.workers} worker(s) per server "
-               f"({os.cpu_count()} cores shared with the load generator and the upstream).\n")
+               f"({os.cpu_count()} cores; {args.pin_note}).\n")
     out.append("Every server: TLS 1.3 (client offers TLS_AES_128_GCM_SHA256, X25519 only), "
                "client certificate required and verified against a root, chain leaf → "
                "intermediate → root; the client subject forwarded to the upstream in "
                "`X-Client-Subject`; upstream keep-alive; no access log.\n")
     out.append("\n".join(lines) + "\n")
-    out.append("Ratios are Portcullis / peer; for latency and memory lower is better, so the "
-               "targets are upper bounds.\n")
+    out.append("Ratios are Portcullis / peer; for latency, CPU per request and memory lower is "
+               "better, so the targets are upper bounds. The primed rows (a', b', c') divide by "
+               "the CPU time the server itself used during the window (all its processes and "
+               "threads, from /proc): they do not depend on how much CPU the load generator got, "
+               "which on a shared machine is what moves the throughput figures most.\n")
     if args.idle_note:
         out.append(args.idle_note + "\n")
     out.append("## Limits (e)\n")
@@ -713,6 +758,10 @@ def main():
     ap.add_argument("--full-idle-max", type=int, default=1000,
                     help="above this count, idle connections are opened by resumption")
     ap.add_argument("--only", default="", help="comma-separated servers (default: all)")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="do not pin the server to its own CPUs (default: the server under test "
+                         "gets the first --workers CPUs, the load generator and the upstream the "
+                         "others, when there are enough)")
     ap.add_argument("--out", default=f"{ROOT}/bench/results.md")
     args = ap.parse_args()
     args.idle = [int(x) for x in args.idle.split(",") if x]
@@ -746,6 +795,14 @@ def main():
         args.idle_note = (f"The hard RLIMIT_NOFILE here is {hard}; HAProxy needs two descriptors "
                           f"per connection, so {max(args.idle):,} idle connections became {fit:,}.")
         args.idle = sorted({min(n, fit) for n in args.idle})
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and len(cpus) > args.workers:
+        CPUS["server"] = set(cpus[:args.workers])
+        CPUS["tools"] = set(cpus[args.workers:])
+    args.pin_note = (f"server under test pinned to CPU {sorted(CPUS['server'])}, load generator "
+                     f"and upstream to CPU {sorted(CPUS['tools'])}" if CPUS["server"]
+                     else "no CPU pinning")
 
     atexit.register(stop_all)
     signal.signal(signal.SIGINT, on_signal)

@@ -39,7 +39,8 @@ struct Options {
   bool plain = false;
   std::string cert, key, ca, path = "/bench", host_header = "bench.test";
   bool verify = false;
-  bool resume_idle = false;  // idle mode: open with resumed handshakes after one full one
+  bool resume_idle = false;   // idle mode: open with resumed handshakes after one full one
+  std::vector<int> cpu_pids;  // processes whose CPU time is reported for the measured window
 };
 
 [[noreturn]] void usage() {
@@ -47,8 +48,18 @@ struct Options {
                "usage: loadgen --port P [--host H] [--mode keepalive|handshake|resume|idle|probe]\n"
                "  [--connections C] [--duration S] [--warmup S] [--count N] [--plain]\n"
                "  [--cert CHAIN.pem --key KEY.pem] [--ca CA.pem --verify] [--path /p]\n"
-               "  [--resume-idle]\n");
+               "  [--resume-idle] [--cpu-pids PID,PID...]\n");
   std::exit(2);
+}
+
+std::vector<int> pid_list(const std::string& list) {
+  std::vector<int> out;
+  for (std::size_t at = 0; at < list.size();) {
+    const auto comma = list.find(',', at);
+    out.push_back(std::atoi(list.substr(at, comma - at).c_str()));
+    at = comma == std::string::npos ? list.size() : comma + 1;
+  }
+  return out;
 }
 
 Options parse(int argc, char** argv) {
@@ -87,11 +98,41 @@ Options parse(int argc, char** argv) {
       o.path = next();
     else if (a == "--resume-idle")
       o.resume_idle = true;
+    else if (a == "--cpu-pids")
+      o.cpu_pids = pid_list(next());
     else
       usage();
   }
   if (o.port <= 0) usage();
   return o;
+}
+
+/// User + system CPU seconds used so far by `pids` (all their threads), from /proc.
+double cpu_seconds(const std::vector<int>& pids) {
+  double total = 0;
+  for (int pid : pids) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE* f = std::fopen(path, "r");
+    if (f == nullptr) continue;
+    char buf[1024];
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    const char* p = std::strrchr(buf, ')');
+    if (p == nullptr) continue;
+    // Fields after the command: state is field 3; utime and stime are fields 14 and 15.
+    unsigned long long utime = 0, stime = 0;
+    int field = 2;
+    for (const char* q = p + 1; *q && field < 15; ++q) {
+      if (*q != ' ') continue;
+      ++field;
+      if (field == 14) utime = std::strtoull(q + 1, nullptr, 10);
+      if (field == 15) stime = std::strtoull(q + 1, nullptr, 10);
+    }
+    total += static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return total;
 }
 
 double now_s() {
@@ -425,6 +466,7 @@ class LoadGen {
     // Counters restart at the window's opening so that only its work counts.
     bool window_open = o_.mode == "probe";
     std::uint64_t hs_at_open = 0, reused_at_open = 0, done_at_open = 0, errors_at_open = 0;
+    double cpu_at_open = 0;
     std::vector<epoll_event> events(1024);
     for (;;) {
       const double t = now_s();
@@ -434,6 +476,7 @@ class LoadGen {
         reused_at_open = stats_.reused;
         done_at_open = connections_done_;
         errors_at_open = stats_.errors;
+        cpu_at_open = cpu_seconds(o_.cpu_pids);
       }
       if (t >= until_ || (o_.mode == "probe" && open_ == 0)) break;
       if (stats_.errors > 2000 && stats_.responses == 0) {
@@ -451,6 +494,7 @@ class LoadGen {
         }
       }
     }
+    const double server_cpu = window_open ? cpu_seconds(o_.cpu_pids) - cpu_at_open : 0;
     const double seconds = o_.mode == "probe" ? now_s() - start : o_.duration;
     std::sort(stats_.latency_us.begin(), stats_.latency_us.end());
     auto pct = [&](double q) -> double {
@@ -476,7 +520,7 @@ class LoadGen {
         "{\"mode\":\"%s\",\"seconds\":%.3f,\"responses\":%llu,\"rps\":%.1f,\"p50_us\":%.0f,"
         "\"p99_us\":%.0f,\"connections_per_s\":%.1f,\"handshakes\":%llu,\"reused\":%llu,"
         "\"reuse_rate\":%.4f,\"errors\":%llu,\"bad_status\":%llu,\"first_status\":%d,"
-        "\"server_closes\":%llu,\"first_body\":\"%s\"}\n",
+        "\"server_closes\":%llu,\"server_cpu_s\":%.3f,\"first_body\":\"%s\"}\n",
         o_.mode.c_str(), seconds, static_cast<unsigned long long>(stats_.responses),
         static_cast<double>(stats_.responses) / seconds, pct(0.50), pct(0.99),
         static_cast<double>(done) / seconds, static_cast<unsigned long long>(hs),
@@ -484,7 +528,7 @@ class LoadGen {
         hs ? static_cast<double>(reused) / static_cast<double>(hs) : 0.0,
         static_cast<unsigned long long>(stats_.errors - errors_at_open),
         static_cast<unsigned long long>(stats_.bad_status), stats_.first_status,
-        static_cast<unsigned long long>(server_closes_), body.c_str());
+        static_cast<unsigned long long>(server_closes_), server_cpu, body.c_str());
     for (auto& c : conns_) close_conn(c);
     return stats_.responses > 0 ? 0 : 1;
   }
