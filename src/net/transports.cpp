@@ -329,13 +329,32 @@ awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, er
   // one TLS record and one send instead of one per piece.
   constexpr std::size_t kCoalesce = 16 * 1024;
   if (bufs.size() > 1 && total <= kCoalesce) {
-    std::array<char, kCoalesce> joined;
+    if (!attached_) {
+      ec = asio::error::not_connected;
+      co_return;
+    }
+    // Joined in a per-thread scratch buffer rather than in this coroutine's frame (no 16 KiB
+    // allocation per write). OpenSSL encrypts the whole record before sending it, so when the
+    // socket is full the retry gets a private copy of the same bytes
+    // (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), and the scratch is free for other connections.
+    thread_local std::array<char, kCoalesce> scratch;
     std::size_t at = 0;
     for (const auto& b : bufs) {
-      std::memcpy(joined.data() + at, b.data(), b.size());
+      std::memcpy(scratch.data() + at, b.data(), b.size());
       at += b.size();
     }
-    if (at > 0) co_await drive(Op::Write, joined.data(), static_cast<int>(at), ec);
+    if (at == 0) co_return;
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_write(ssl_, scratch.data(), static_cast<int>(at));
+    if (r > 0) co_return;
+    const int err = SSL_get_error(ssl_, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      ec = ssl_failure(ssl_, r);
+      co_return;
+    }
+    std::string pending(scratch.data(), at);
+    co_await drive(Op::Write, pending.data(), static_cast<int>(at), ec);
     co_return;
   }
   for (const auto& b : bufs) {
