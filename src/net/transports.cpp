@@ -49,23 +49,39 @@ bool Deadline::arm(asio::ip::tcp::socket& socket) {
     fired_ = true;
     return false;
   }
-  timer_.expires_at(at_);
-  // The handler may run after the operation completed (it was already queued): the weak pointer
-  // says whether the transport still exists, the generation whether it is still our operation.
-  const auto generation = ++generation_;
-  timer_.async_wait(
-      [this, &socket, generation, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
-        if (ec || alive.expired() || generation != generation_) return;
-        fired_ = true;
-        error_code ignored;
-        socket.cancel(ignored);
-      });
+  socket_ = &socket;
+  in_operation_ = true;
+  // One timer wait serves many operations: it is restarted only when none is pending or the
+  // pending one would fire after the deadline. Arming and finishing an operation (every read
+  // and write) then costs no timer scheduling, cancellation or aborted-handler dispatch.
+  if (!waiting_ || wait_until_ > at_) start_wait();
   return true;
 }
 
+void Deadline::start_wait() {
+  timer_.expires_at(at_);  // cancels a pending wait: its handler sees another generation
+  wait_until_ = at_;
+  waiting_ = true;
+  const auto generation = ++generation_;
+  // The weak pointer says whether the transport still exists when the handler runs.
+  timer_.async_wait([this, generation, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
+    if (alive.expired() || generation != generation_) return;
+    waiting_ = false;
+    // Between operations, or without a deadline now, there is nothing to cancel; the next
+    // arm() starts a new wait.
+    if (ec || !in_operation_ || !armed_) return;
+    if (std::chrono::steady_clock::now() < at_) {
+      start_wait();  // the deadline moved later meanwhile
+      return;
+    }
+    fired_ = true;
+    error_code ignored;
+    socket_->cancel(ignored);
+  });
+}
+
 void Deadline::finish(error_code& ec) {
-  ++generation_;
-  timer_.cancel();
+  in_operation_ = false;
   if (fired_ && (ec == asio::error::operation_aborted || !ec)) {
     if (ec) ec = beast::error::timeout;
   }
@@ -315,6 +331,21 @@ proxy::TlsFacts TlsTransport::facts() {
 
 awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_code& ec) {
   const int size = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));
+  ec = {};
+  if (attached_) {
+    // Fast path without drive()'s coroutine frame: the data is usually there already (the
+    // pipeline waited for readability first).
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_read(ssl_, buf.data(), size);
+    if (r > 0) co_return static_cast<std::size_t>(r);
+    const int err = SSL_get_error(ssl_, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      ec = ssl_failure(ssl_, r);
+      if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+      co_return 0;
+    }
+  }
   const int n = co_await drive(Op::Read, buf.data(), size, ec);
   // A peer that closes without close_notify is, for HTTP framing purposes, a plain close.
   if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;

@@ -35,11 +35,17 @@ class Deadline {
   void finish(error_code& ec);
 
  private:
+  void start_wait();
+
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point at_{};
+  std::chrono::steady_clock::time_point wait_until_{};  ///< when the pending wait fires
+  asio::ip::tcp::socket* socket_ = nullptr;             ///< of the operation in progress
   bool armed_ = false;
   bool fired_ = false;
-  std::uint64_t generation_ = 0;  ///< a timer handler from an earlier operation must not act
+  bool waiting_ = false;          ///< a timer wait is pending
+  bool in_operation_ = false;     ///< between arm() and finish()
+  std::uint64_t generation_ = 0;  ///< a superseded timer handler must not act
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  ///< lets late timer handlers bail out
 };
 
