@@ -1,11 +1,10 @@
-// Client-certificate verification inside the handshake, verdict storage per connection, and
-// verdict round-trip through session tickets.
+// Client-certificate verification inside the handshake (behind the verdict cache), verdict
+// storage per connection, and the verdict's round-trip through the session cache on resumption.
 #include "net/client_auth.h"
 
 #include <openssl/x509_vfy.h>
 
-#include <charconv>
-#include <mutex>
+#include <chrono>
 
 #include "pki/cert_files.h"
 
@@ -15,22 +14,47 @@ namespace {
 using Verdict = pki::Verdict;
 using VerdictPtr = std::shared_ptr<const Verdict>;
 
+void delete_verdict(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<VerdictPtr*>(ptr);
+}
+
 // Index of the SSL ex_data slot that owns a heap-allocated VerdictPtr.
 int verdict_index() {
-  static const int index = SSL_get_ex_new_index(
-      0, nullptr, nullptr, nullptr, [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
-        delete static_cast<VerdictPtr*>(ptr);
-      });
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, delete_verdict);
   return index;
 }
 
-void store_verdict(SSL* ssl, VerdictPtr verdict) {
+// The same on SSL_SESSION: OpenSSL duplicates a session for each TLS 1.3 ticket (the copy
+// shares the verdict) and frees it with the session cache.
+int session_verdict_index() {
+  static const int index = SSL_SESSION_get_ex_new_index(
+      0, nullptr, nullptr,
+      [](CRYPTO_EX_DATA*, const CRYPTO_EX_DATA*, void** from_d, int, long, void*) -> int {
+        if (const auto* p = static_cast<const VerdictPtr*>(*from_d)) *from_d = new VerdictPtr(*p);
+        return 1;
+      },
+      delete_verdict);
+  return index;
+}
+
+void store_verdict(SSL* ssl, const VerdictPtr& verdict) {
   delete static_cast<VerdictPtr*>(SSL_get_ex_data(ssl, verdict_index()));
-  SSL_set_ex_data(ssl, verdict_index(), new VerdictPtr(std::move(verdict)));
+  SSL_set_ex_data(ssl, verdict_index(), new VerdictPtr(verdict));
+  // The session of a full handshake is not cached yet: this is the verdict resumption will see.
+  if (SSL_SESSION* session = SSL_get_session(ssl)) {
+    delete static_cast<VerdictPtr*>(SSL_SESSION_get_ex_data(session, session_verdict_index()));
+    SSL_SESSION_set_ex_data(session, session_verdict_index(), new VerdictPtr(verdict));
+  }
 }
 
 VerdictPtr stored_verdict(SSL* ssl) {
   auto* p = static_cast<VerdictPtr*>(SSL_get_ex_data(ssl, verdict_index()));
+  return p ? *p : nullptr;
+}
+
+VerdictPtr session_verdict(const SSL_SESSION* session) {
+  if (session == nullptr) return nullptr;
+  auto* p = static_cast<VerdictPtr*>(SSL_SESSION_get_ex_data(session, session_verdict_index()));
   return p ? *p : nullptr;
 }
 
@@ -68,11 +92,19 @@ int verify_peer_chain(X509_STORE_CTX* x509_ctx, void* arg) {
   if (presented.empty()) {
     if (X509* leaf = X509_STORE_CTX_get0_cert(x509_ctx)) presented.push_back(leaf);
   }
-  auto verdict =
-      std::make_shared<const Verdict>(pki::verify_chain(*auth.store, presented, auth.policy));
+  // A chain already verified (same DER, same store and policy, still within every validity
+  // bound) gets its verdict from the cache: only successes are cached (see VerdictCache).
+  const auto now = std::chrono::system_clock::now();
+  std::string key = auth.cache ? pki::chain_cache_key(presented) : std::string();
+  VerdictPtr verdict = auth.cache ? auth.cache->find(key, now) : nullptr;
+  if (!verdict) {
+    verdict =
+        std::make_shared<const Verdict>(pki::verify_chain(*auth.store, presented, auth.policy));
+    if (auth.cache) auth.cache->insert(std::move(key), verdict, presented, now);
+  }
   const bool ok = verdict->ok();
   const int error = ok ? X509_V_OK : alert_error(*verdict);
-  if (ssl) store_verdict(ssl, std::move(verdict));
+  if (ssl) store_verdict(ssl, verdict);
   if (ok) {
     X509_STORE_CTX_set_error(x509_ctx, X509_V_OK);
     return 1;
@@ -81,87 +113,6 @@ int verify_peer_chain(X509_STORE_CTX* x509_ctx, void* arg) {
   // SECURITY: in the non-strict modes the handshake completes and the pipeline denies at the
   // HTTP layer with the explained code; the verdict travels with the connection.
   return strict(auth) ? 0 : 1;
-}
-
-// ---- verdicts in session tickets ---------------------------------------------------------------
-// A resumed handshake does not verify the chain again, so the ticket carries the verdict as
-// lines: "v2", ssl_client_verify, depth, reason, hint. The leaf itself is in the session already.
-
-std::string one_line(std::string_view text) {
-  std::string out(text.substr(0, 2048));
-  for (auto& c : out) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return out;
-}
-
-std::string encode(const Verdict& v) {
-  return "v2\n" + v.ssl_client_verify() + "\n" + std::to_string(v.depth) + "\n" +
-         one_line(v.reason) + "\n" + one_line(v.hint);
-}
-
-VerdictPtr decode(std::string_view data, X509* leaf) {
-  std::vector<std::string_view> fields;
-  while (fields.size() < 5) {
-    const auto nl = data.find('\n');
-    fields.push_back(data.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    data.remove_prefix(nl + 1);
-  }
-  if (fields.size() != 5 || fields[0] != "v2") return nullptr;
-  const auto status = fields[1];
-  auto v = std::make_shared<Verdict>();
-  if (status == "SUCCESS") {
-    v->outcome = Verdict::Outcome::Success;
-  } else if (status.starts_with("FAILED:")) {
-    const auto code = core::find_denial(status.substr(7));
-    if (!code) return nullptr;
-    v->outcome = Verdict::Outcome::Failed;
-    v->code = *code;
-  } else {
-    return nullptr;
-  }
-  std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), v->depth);
-  v->reason = std::string(fields[3]);
-  v->hint = std::string(fields[4]);
-  if (leaf != nullptr) {
-    v->leaf = pki::summarize(leaf);
-  } else if (v->outcome == Verdict::Outcome::Success) {
-    return nullptr;  // SECURITY: a success without its certificate is not a success
-  }
-  return v;
-}
-
-int generate_ticket(SSL* ssl, void*) {
-  if (const auto verdict = stored_verdict(ssl)) {
-    const std::string data = encode(*verdict);
-    SSL_SESSION_set1_ticket_appdata(SSL_get0_session(ssl), data.data(), data.size());
-  }
-  return 1;
-}
-
-SSL_TICKET_RETURN decrypt_ticket(SSL* ssl, SSL_SESSION* session, const unsigned char*, size_t,
-                                 SSL_TICKET_STATUS status, void*) {
-  switch (status) {
-    case SSL_TICKET_SUCCESS:
-    case SSL_TICKET_SUCCESS_RENEW: {
-      void* data = nullptr;
-      size_t len = 0;
-      VerdictPtr verdict;
-      if (SSL_SESSION_get0_ticket_appdata(session, &data, &len) == 1 && data != nullptr) {
-        verdict = decode({static_cast<const char*>(data), len}, SSL_SESSION_get0_peer(session));
-      }
-      // SECURITY: a ticket without a usable verdict gets a full handshake, never a pass.
-      if (!verdict) return SSL_TICKET_RETURN_IGNORE_RENEW;
-      store_verdict(ssl, std::move(verdict));
-      return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
-    }
-    case SSL_TICKET_FATAL_ERR_MALLOC:
-    case SSL_TICKET_FATAL_ERR_OTHER:
-      return SSL_TICKET_RETURN_ABORT;
-    default:
-      return SSL_TICKET_RETURN_IGNORE_RENEW;
-  }
 }
 
 }  // namespace
@@ -198,6 +149,7 @@ core::Result<std::unique_ptr<ClientAuth>> make_client_auth(const config::ClientA
   // can still report the strict findings.
   auth->policy.x509_strict = false;
   auth->missing = std::make_shared<const Verdict>(pki::verdict_no_certificate(*auth->store));
+  auth->cache = std::make_shared<pki::VerdictCache>(*auth->store);
   return auth;
 }
 
@@ -208,13 +160,24 @@ void install_client_auth(SSL_CTX* ctx, const ClientAuth& auth) {
   SSL_CTX_set_verify(ctx, mode, nullptr);
   SSL_CTX_set_cert_verify_callback(ctx, verify_peer_chain, const_cast<ClientAuth*>(&auth));
   SSL_CTX_set_client_CA_list(ctx, auth.store->client_ca_list().release());
-  // Session IDs would resume without the verdict; tickets carry it.
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_session_ticket_cb(ctx, generate_ticket, decrypt_ticket, nullptr);
+  // Resumption from this context's own session cache: TLS 1.3 stateful tickets (SSL_OP_NO_TICKET
+  // = the ticket is a session ID) and TLS 1.2 session IDs. The cached session keeps the verdict
+  // in its ex_data, so nothing is encoded per ticket or decoded per resumption: OpenSSL's
+  // stateless tickets re-decode the whole session, client certificate included, for every
+  // ticket issued and every ticket accepted, which dominated the handshake profiles.
+  // SECURITY: a session only ever resumes on the SSL_CTX that created it (another listener has
+  // another cache), and it carries the verdict of the handshake that verified the chain (none =
+  // that handshake had no certificate: connection_verdict answers auth.missing, as it did).
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);
 }
 
 VerdictPtr connection_verdict(SSL* ssl, const ClientAuth& auth) {
   if (auto v = stored_verdict(ssl)) return v;
+  if (SSL_session_reused(ssl) == 1) {
+    if (auto v = session_verdict(SSL_get0_session(ssl))) return v;
+  }
   return auth.missing;
 }
 

@@ -1,7 +1,7 @@
 // Client-certificate authentication on a TLS listener: installs the verification engine
-// (pki::verify_chain) as the SSL_CTX's certificate-verify callback, keeps each connection's
-// Verdict on its SSL object (and in its session ticket, for resumption), and maps a failed
-// verdict to a handshake alert in require_handshake mode.
+// (pki::verify_chain, behind a verdict cache) as the SSL_CTX's certificate-verify callback, keeps
+// each connection's Verdict on its SSL object (and on its cached session, for resumption), and
+// maps a failed verdict to a handshake alert in require_handshake mode.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "core/result.h"
 #include "pki/trust_store.h"
+#include "pki/verdict_cache.h"
 #include "pki/verify.h"
 
 namespace portcullis::net {
@@ -21,18 +22,26 @@ struct ClientAuth {
   std::shared_ptr<const pki::TrustStore> store;
   pki::VerifyPolicy policy;
   std::shared_ptr<const pki::Verdict> missing;  ///< the (constant) verdict when none was sent
+  /// Successful verdicts by chain (pki::chain_cache_key), shared by the workers; scoped to
+  /// `store` and `policy`, so a reload (new ClientAuth) starts empty.
+  std::shared_ptr<pki::VerdictCache> cache;
 };
+
+/// Sessions a listener keeps for resumption (TLS 1.3 stateful tickets, TLS 1.2 session IDs).
+inline constexpr long kSessionCacheSize = 20 * 1024;
 
 /// Loads trusted_ca / intermediates / crl (fail closed: every error names the YAML key).
 core::Result<std::unique_ptr<ClientAuth>> make_client_auth(const config::ClientAuthConfig& config);
 
-/// Configures `ctx`: CertificateRequest with the trusted CA names, the verify callback, session
-/// tickets that carry the verdict. `auth` must outlive `ctx`.
+/// Configures `ctx`: CertificateRequest with the trusted CA names, the verify callback, and
+/// resumption from the context's session cache, where each session keeps its verdict (TLS 1.3
+/// stateful tickets: no session is ever encoded, decrypted or decoded). `auth` must outlive
+/// `ctx`.
 void install_client_auth(SSL_CTX* ctx, const ClientAuth& auth);
 
 /// The verdict of a connection after its handshake (successful or not): the one recorded by the
-/// verify callback, restored from the session ticket on resumption, or auth.missing when the
-/// client sent no certificate.
+/// verify callback, the one of the resumed session, or auth.missing when the client sent no
+/// certificate (in this handshake or, when resumed, in the one that created the session).
 std::shared_ptr<const pki::Verdict> connection_verdict(SSL* ssl, const ClientAuth& auth);
 
 /// The leaf certificate the client presented, as PEM ("" when none).

@@ -70,6 +70,9 @@ core::Result<std::unique_ptr<ssl::context>> make_server_context(
   }
   static constexpr unsigned char kSessionContext[] = "portcullis";
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  // One TLS 1.3 ticket per handshake instead of OpenSSL's two: a client resumes with one, and
+  // every ticket costs a session copy (stateless: a full re-encoding and re-decoding).
+  SSL_CTX_set_num_tickets(native, 1);
   return ctx;
 }
 

@@ -1,5 +1,5 @@
 // TCP and TLS transports: thin coroutine wrappers that turn Asio completion into error values,
-// with Deadline-based timeouts.
+// with Deadline-based timeouts. TLS drives OpenSSL on the socket directly (see TlsTransport).
 #include "net/transports.h"
 
 #include <boost/asio/connect.hpp>
@@ -9,7 +9,13 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
 
 #include "core/ip_network.h"
 
@@ -43,23 +49,39 @@ bool Deadline::arm(asio::ip::tcp::socket& socket) {
     fired_ = true;
     return false;
   }
-  timer_.expires_at(at_);
-  // The handler may run after the operation completed (it was already queued): the weak pointer
-  // says whether the transport still exists, the generation whether it is still our operation.
-  const auto generation = ++generation_;
-  timer_.async_wait(
-      [this, &socket, generation, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
-        if (ec || alive.expired() || generation != generation_) return;
-        fired_ = true;
-        error_code ignored;
-        socket.cancel(ignored);
-      });
+  socket_ = &socket;
+  in_operation_ = true;
+  // One timer wait serves many operations: it is restarted only when none is pending or the
+  // pending one would fire after the deadline. Arming and finishing an operation (every read
+  // and write) then costs no timer scheduling, cancellation or aborted-handler dispatch.
+  if (!waiting_ || wait_until_ > at_) start_wait();
   return true;
 }
 
+void Deadline::start_wait() {
+  timer_.expires_at(at_);  // cancels a pending wait: its handler sees another generation
+  wait_until_ = at_;
+  waiting_ = true;
+  const auto generation = ++generation_;
+  // The weak pointer says whether the transport still exists when the handler runs.
+  timer_.async_wait([this, generation, alive = std::weak_ptr<int>(alive_)](const error_code& ec) {
+    if (alive.expired() || generation != generation_) return;
+    waiting_ = false;
+    // Between operations, or without a deadline now, there is nothing to cancel; the next
+    // arm() starts a new wait.
+    if (ec || !in_operation_ || !armed_) return;
+    if (std::chrono::steady_clock::now() < at_) {
+      start_wait();  // the deadline moved later meanwhile
+      return;
+    }
+    fired_ = true;
+    error_code ignored;
+    socket_->cancel(ignored);
+  });
+}
+
 void Deadline::finish(error_code& ec) {
-  ++generation_;
-  timer_.cancel();
+  in_operation_ = false;
   if (fired_ && (ec == asio::error::operation_aborted || !ec)) {
     if (ec) ec = beast::error::timeout;
   }
@@ -68,7 +90,10 @@ void Deadline::finish(error_code& ec) {
 // ---- TcpTransport -----------------------------------------------------------------------------
 
 TcpTransport::TcpTransport(asio::ip::tcp::socket socket)
-    : socket_(std::move(socket)), deadline_(socket_.get_executor()) {}
+    : socket_(std::move(socket)), deadline_(socket_.get_executor()) {
+  error_code ignored;
+  if (socket_.is_open()) socket_.non_blocking(true, ignored);
+}
 
 TcpTransport::TcpTransport(const asio::any_io_executor& ex) : socket_(ex), deadline_(ex) {}
 
@@ -78,6 +103,10 @@ awaitable<error_code> TcpTransport::connect(
   if (!deadline_.arm(socket_)) co_return error_code(beast::error::timeout);
   co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
+  if (!ec) {
+    error_code ignored;
+    socket_.non_blocking(true, ignored);  // for write()'s fast path
+  }
   co_return ec;
 }
 
@@ -94,11 +123,41 @@ awaitable<std::size_t> TcpTransport::read_some(asio::mutable_buffer buf, error_c
 
 awaitable<void> TcpTransport::write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
+  // Fast path: one non-blocking sendmsg usually takes everything (a request head to an
+  // upstream): no timer to arm and cancel, no trip through the reactor.
+  std::size_t total = 0;
+  for (const auto& b : bufs) total += b.size();
+  std::size_t sent = 0;
+  if (socket_.is_open() && socket_.non_blocking()) {
+    sent = socket_.write_some(bufs, ec);
+    if (!ec && sent == total) co_return;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
+    ec = {};
+  }
+  std::vector<asio::const_buffer> rest;
+  for (const auto& b : bufs) {
+    if (sent >= b.size()) {
+      sent -= b.size();
+      continue;
+    }
+    rest.push_back(b + sent);
+    sent = 0;
+  }
   if (!deadline_.arm(socket_)) {
     ec = beast::error::timeout;
     co_return;
   }
-  co_await asio::async_write(socket_, bufs, redirect_error(use_awaitable, ec));
+  co_await asio::async_write(socket_, rest, redirect_error(use_awaitable, ec));
+  deadline_.finish(ec);
+}
+
+awaitable<void> TcpTransport::wait_readable(error_code& ec) {
+  ec = {};
+  if (!deadline_.arm(socket_)) {
+    ec = beast::error::timeout;
+    co_return;
+  }
+  co_await socket_.async_wait(asio::socket_base::wait_read, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
 }
 
@@ -116,11 +175,116 @@ void TcpTransport::close() {
 
 // ---- TlsTransport -----------------------------------------------------------------------------
 
+namespace {
+
+/// The error of a failed OpenSSL call, as Asio's SSL stream reported it (same categories and
+/// values, so messages and checks such as SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE stay valid).
+error_code ssl_failure(SSL* ssl, int result) {
+  const int err = SSL_get_error(ssl, result);
+  const unsigned long first = ERR_peek_error();
+  error_code ec;
+  if (err == SSL_ERROR_ZERO_RETURN) {
+    ec = asio::error::eof;  // close_notify
+  } else if (err == SSL_ERROR_SSL && ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    ec = asio::ssl::error::stream_truncated;  // closed without close_notify
+  } else if (err == SSL_ERROR_SSL) {
+    ec = error_code(static_cast<int>(first), asio::error::get_ssl_category());
+  } else if (err == SSL_ERROR_SYSCALL) {
+    ec = errno != 0 ? error_code(errno, boost::system::system_category())
+                    : error_code(asio::ssl::error::stream_truncated);
+  } else {
+    ec = asio::ssl::error::unspecified_system_error;
+  }
+  ERR_clear_error();
+  return ec;
+}
+
+}  // namespace
+
 TlsTransport::TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx)
-    : stream_(std::move(socket), ctx), deadline_(stream_.get_executor()) {}
+    : socket_(std::move(socket)),
+      ssl_(SSL_new(ctx.native_handle())),
+      deadline_(socket_.get_executor()) {
+  if (ssl_ == nullptr) throw std::bad_alloc();
+  attach();
+}
 
 TlsTransport::TlsTransport(const asio::any_io_executor& ex, asio::ssl::context& ctx)
-    : stream_(ex, ctx), deadline_(ex) {}
+    : socket_(ex), ssl_(SSL_new(ctx.native_handle())), deadline_(ex) {
+  if (ssl_ == nullptr) throw std::bad_alloc();
+}
+
+TlsTransport::~TlsTransport() {
+  SSL_free(ssl_);
+}
+
+void TlsTransport::attach() {
+  if (attached_ || !socket_.is_open()) return;
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
+  // Read whole records (and whatever follows) per recv instead of header and body separately.
+  SSL_set_read_ahead(ssl_, 1);
+  SSL_set_mode(ssl_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  attached_ = true;
+}
+
+awaitable<int> TlsTransport::drive(Op op, void* data, int size, error_code& ec) {
+  ec = {};
+  if (!attached_) {
+    ec = asio::error::not_connected;
+    co_return 0;
+  }
+  bool armed = false;
+  int result = 0;
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    int r = 0;
+    switch (op) {
+      case Op::Accept:
+        r = SSL_accept(ssl_);
+        break;
+      case Op::Connect:
+        r = SSL_connect(ssl_);
+        break;
+      case Op::Read:
+        r = SSL_read(ssl_, data, size);
+        break;
+      case Op::Write:
+        r = SSL_write(ssl_, data, size);
+        break;
+      case Op::Shutdown:
+        // One close_notify, without waiting for the peer's (as nginx does): 0 = sent.
+        r = SSL_shutdown(ssl_);
+        if (r == 0) r = 1;
+        break;
+    }
+    if (r > 0) {
+      result = r;
+      break;
+    }
+    const int err = SSL_get_error(ssl_, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      ec = ssl_failure(ssl_, r);
+      break;
+    }
+    if (!armed) {
+      // The deadline only matters once we wait: the fast path arms no timer.
+      if (!deadline_.arm(socket_)) {
+        ec = beast::error::timeout;
+        co_return 0;
+      }
+      armed = true;
+    }
+    co_await socket_.async_wait(
+        err == SSL_ERROR_WANT_READ ? asio::socket_base::wait_read : asio::socket_base::wait_write,
+        redirect_error(use_awaitable, ec));
+    if (ec) break;
+  }
+  if (armed) deadline_.finish(ec);
+  co_return ec ? 0 : result;
+}
 
 awaitable<error_code> TlsTransport::connect(
     const asio::ip::tcp::resolver::results_type& endpoints) {
@@ -128,16 +292,14 @@ awaitable<error_code> TlsTransport::connect(
   if (!deadline_.arm(socket())) co_return error_code(beast::error::timeout);
   co_await asio::async_connect(socket(), endpoints, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
+  if (!ec) attach();
   co_return ec;
 }
 
 awaitable<error_code> TlsTransport::handshake_server(std::chrono::milliseconds timeout) {
   error_code ec;
   expires_after(timeout);
-  if (!deadline_.arm(socket())) co_return error_code(beast::error::timeout);
-  co_await stream_.async_handshake(asio::ssl::stream_base::server,
-                                   redirect_error(use_awaitable, ec));
-  deadline_.finish(ec);
+  co_await drive(Op::Accept, nullptr, 0, ec);
   co_return ec;
 }
 
@@ -157,10 +319,7 @@ awaitable<error_code> TlsTransport::handshake_client(const std::string& sni,
   }
   error_code ec;
   expires_after(timeout);
-  if (!deadline_.arm(socket())) co_return error_code(beast::error::timeout);
-  co_await stream_.async_handshake(asio::ssl::stream_base::client,
-                                   redirect_error(use_awaitable, ec));
-  deadline_.finish(ec);
+  co_await drive(Op::Connect, nullptr, 0, ec);
   co_return ec;
 }
 
@@ -171,36 +330,95 @@ proxy::TlsFacts TlsTransport::facts() {
 }
 
 awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_code& ec) {
+  const int size = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));
   ec = {};
-  if (!deadline_.arm(socket())) {
-    ec = beast::error::timeout;
-    co_return 0;
+  if (attached_) {
+    // Fast path without drive()'s coroutine frame: the data is usually there already (the
+    // pipeline waited for readability first).
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_read(ssl_, buf.data(), size);
+    if (r > 0) co_return static_cast<std::size_t>(r);
+    const int err = SSL_get_error(ssl_, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      ec = ssl_failure(ssl_, r);
+      if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+      co_return 0;
+    }
   }
-  const auto n = co_await stream_.async_read_some(buf, redirect_error(use_awaitable, ec));
-  deadline_.finish(ec);
+  const int n = co_await drive(Op::Read, buf.data(), size, ec);
   // A peer that closes without close_notify is, for HTTP framing purposes, a plain close.
   if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
-  co_return n;
+  co_return ec ? 0 : static_cast<std::size_t>(n);
 }
 
 awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
-  if (!deadline_.arm(socket())) {
+  std::size_t total = 0;
+  for (const auto& b : bufs) total += b.size();
+  // Write coalescing: a head and a small body (or a chunk header, data and trailer) go out as
+  // one TLS record and one send instead of one per piece.
+  constexpr std::size_t kCoalesce = 16 * 1024;
+  if (bufs.size() > 1 && total <= kCoalesce) {
+    if (!attached_) {
+      ec = asio::error::not_connected;
+      co_return;
+    }
+    // Joined in a per-thread scratch buffer rather than in this coroutine's frame (no 16 KiB
+    // allocation per write). OpenSSL encrypts the whole record before sending it, so when the
+    // socket is full the retry gets a private copy of the same bytes
+    // (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), and the scratch is free for other connections.
+    thread_local std::array<char, kCoalesce> scratch;
+    std::size_t at = 0;
+    for (const auto& b : bufs) {
+      std::memcpy(scratch.data() + at, b.data(), b.size());
+      at += b.size();
+    }
+    if (at == 0) co_return;
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_write(ssl_, scratch.data(), static_cast<int>(at));
+    if (r > 0) co_return;
+    const int err = SSL_get_error(ssl_, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      ec = ssl_failure(ssl_, r);
+      co_return;
+    }
+    std::string pending(scratch.data(), at);
+    co_await drive(Op::Write, pending.data(), static_cast<int>(at), ec);
+    co_return;
+  }
+  for (const auto& b : bufs) {
+    if (b.size() == 0) continue;
+    // SSL_write takes an int: split larger pieces.
+    const char* p = static_cast<const char*>(b.data());
+    std::size_t left = b.size();
+    while (left > 0) {
+      const int n = static_cast<int>(std::min<std::size_t>(left, 1 << 30));
+      co_await drive(Op::Write, const_cast<char*>(p), n, ec);
+      if (ec) co_return;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+}
+
+awaitable<void> TlsTransport::wait_readable(error_code& ec) {
+  ec = {};
+  if (!attached_ || SSL_has_pending(ssl_) == 1) co_return;
+  if (!deadline_.arm(socket_)) {
     ec = beast::error::timeout;
     co_return;
   }
-  co_await asio::async_write(stream_, bufs, redirect_error(use_awaitable, ec));
+  co_await socket_.async_wait(asio::socket_base::wait_read, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
 }
 
 awaitable<void> TlsTransport::shutdown() {
-  if (socket().is_open()) {
+  if (socket().is_open() && attached_ && SSL_is_init_finished(ssl_) == 1) {
     error_code ec;
     expires_after(kShutdownTimeout);
-    if (deadline_.arm(socket())) {
-      co_await stream_.async_shutdown(redirect_error(use_awaitable, ec));
-      deadline_.finish(ec);
-    }
+    co_await drive(Op::Shutdown, nullptr, 0, ec);
   }
   close();
 }
@@ -211,7 +429,7 @@ void TlsTransport::close() {
 }
 
 bool TlsTransport::is_open() const {
-  return stream_.next_layer().is_open();
+  return socket_.is_open();
 }
 
 }  // namespace portcullis::net

@@ -1,4 +1,4 @@
-// proxy::Transport over a plain TCP socket and over TLS (OpenSSL via Beast's ssl_stream), with
+// proxy::Transport over a plain TCP socket and over TLS (OpenSSL directly on the socket), with
 // per-operation deadlines that cancel the pending operation but keep the connection open, so a
 // 408 can still be written after a read timed out. Server and client TLS handshakes live here too.
 #pragma once
@@ -6,7 +6,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/ssl.h>
 
 #include <memory>
 #include <string>
@@ -34,11 +35,17 @@ class Deadline {
   void finish(error_code& ec);
 
  private:
+  void start_wait();
+
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point at_{};
+  std::chrono::steady_clock::time_point wait_until_{};  ///< when the pending wait fires
+  asio::ip::tcp::socket* socket_ = nullptr;             ///< of the operation in progress
   bool armed_ = false;
   bool fired_ = false;
-  std::uint64_t generation_ = 0;  ///< a timer handler from an earlier operation must not act
+  bool waiting_ = false;          ///< a timer wait is pending
+  bool in_operation_ = false;     ///< between arm() and finish()
+  std::uint64_t generation_ = 0;  ///< a superseded timer handler must not act
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  ///< lets late timer handlers bail out
 };
 
@@ -53,6 +60,7 @@ class TcpTransport final : public proxy::Transport {
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override;
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override;
+  awaitable<void> wait_readable(error_code& ec) override;
   void expires_after(std::chrono::milliseconds timeout) override {
     deadline_.expires_after(timeout);
   }
@@ -66,13 +74,20 @@ class TcpTransport final : public proxy::Transport {
   Deadline deadline_;
 };
 
+/// TLS with OpenSSL reading and writing the (non-blocking) socket itself: no intermediate BIO
+/// pair or copy buffers, so an idle connection holds only OpenSSL's state (its record buffers
+/// are released while idle, SSL_MODE_RELEASE_BUFFERS), and a waiting operation is one
+/// readiness wait on the socket.
 class TlsTransport final : public proxy::Transport {
  public:
   TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx);
   TlsTransport(const asio::any_io_executor& ex, asio::ssl::context& ctx);
+  ~TlsTransport() override;
+  TlsTransport(const TlsTransport&) = delete;
+  TlsTransport& operator=(const TlsTransport&) = delete;
 
-  asio::ip::tcp::socket& socket() { return stream_.next_layer(); }
-  SSL* native() { return stream_.native_handle(); }
+  asio::ip::tcp::socket& socket() { return socket_; }
+  SSL* native() { return ssl_; }
   awaitable<error_code> connect(const asio::ip::tcp::resolver::results_type& endpoints);
 
   /// Server-side handshake bounded by `timeout`.
@@ -86,6 +101,7 @@ class TlsTransport final : public proxy::Transport {
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override;
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override;
+  awaitable<void> wait_readable(error_code& ec) override;
   void expires_after(std::chrono::milliseconds timeout) override {
     deadline_.expires_after(timeout);
   }
@@ -95,7 +111,16 @@ class TlsTransport final : public proxy::Transport {
   bool is_open() const override;
 
  private:
-  beast::ssl_stream<asio::ip::tcp::socket> stream_;
+  enum class Op { Accept, Connect, Read, Write, Shutdown };
+  /// Runs one OpenSSL call to completion, waiting for the socket whenever OpenSSL asks (the
+  /// deadline is armed only then). Returns the call's positive result, or 0 with `ec` set.
+  awaitable<int> drive(Op op, void* data, int size, error_code& ec);
+  /// Attaches the socket to the SSL object (once it is open).
+  void attach();
+
+  asio::ip::tcp::socket socket_;
+  SSL* ssl_ = nullptr;
+  bool attached_ = false;
   Deadline deadline_;
 };
 

@@ -54,7 +54,9 @@ class Worker {
                             const boost::system::error_code& ec);
 
   int id_;
-  boost::asio::io_context io_{1};
+  // One thread runs it and only that thread touches its sockets (other threads post): no
+  // per-descriptor locking in the reactor.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::shared_ptr<const proxy::Runtime> runtime_;
   const TlsContexts& tls_;
   proxy::BlockingRunner& blocking_;

@@ -29,6 +29,13 @@ class Transport {
   /// Writes all buffers (or fails).
   virtual awaitable<void> write(std::span<const boost::asio::const_buffer> bufs,
                                 error_code& ec) = 0;
+  /// Waits, within the deadline, until a read_some would find data (or the peer closed), without
+  /// holding a read buffer meanwhile: idle keep-alive connections wait here. A transport that
+  /// cannot tell returns at once.
+  virtual awaitable<void> wait_readable(error_code& ec) {
+    ec = {};
+    co_return;
+  }
   /// Deadline for the next operations; replaces any earlier one.
   virtual void expires_after(std::chrono::milliseconds timeout) = 0;
   virtual void expires_never() = 0;

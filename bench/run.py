@@ -1,0 +1,844 @@
+#!/usr/bin/env python3
+"""Side-by-side mTLS benchmark: Portcullis against nginx, HAProxy and Caddy (`make bench`).
+
+Generates one PKI (ECDSA P-256 and RSA-2048 server and client chains with intermediates), starts
+one plain HTTP/1.1 upstream, configures every server identically (TLS termination, a required
+and verified client certificate, the client subject forwarded in X-Client-Subject, upstream
+keep-alive, no per-request log, the same number of workers), measures them alternately for
+several rounds with bench/loadgen, and writes the table of medians to bench/results.md.
+Every process it starts is stopped by PID, also on error or Ctrl-C. Python 3 standard library.
+"""
+
+import argparse
+import atexit
+import datetime
+import json
+import os
+import platform
+import resource
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = ["nginx", "haproxy", "caddy"]
+SERVERS = ["portcullis"] + PEERS
+
+# ---- processes ---------------------------------------------------------------------------------
+
+_procs = []  # every Popen we started and have not stopped yet
+
+
+CPUS = {"server": None, "tools": None}  # CPU sets for --pin (None = no pinning)
+
+
+def spawn(cmd, role="tools", **kw):
+    cpus = CPUS.get(role)
+    if cpus:
+        kw["preexec_fn"] = lambda: os.sched_setaffinity(0, cpus)
+    p = subprocess.Popen(cmd, **kw)
+    _procs.append(p)
+    return p
+
+
+def descendants(pid):
+    """PIDs of every process below `pid` (nginx workers, ...), read from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def stop(p, timeout=5.0):
+    """Stops one process we started (and what it forked), by PID: SIGTERM, then SIGKILL."""
+    if p not in _procs:
+        return
+    below = descendants(p.pid)
+    if p.poll() is None:
+        try:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    for pid in below:  # workers that outlived their master
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _procs.remove(p)
+
+
+def stop_all():
+    for p in list(reversed(_procs)):
+        try:
+            stop(p)
+        except Exception as e:  # keep stopping the others
+            print(f"bench: stopping {p.pid}: {e}", file=sys.stderr)
+
+
+def on_signal(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=15.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args[0]} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def rss_kib(pid):
+    """(VmRSS, VmHWM) in KiB summed over the process and its descendants."""
+    rss = hwm = 0
+    for p in [pid] + descendants(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        hwm += int(line.split()[1])
+        except OSError:
+            pass
+    return rss, hwm
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+# ---- PKI ----------------------------------------------------------------------------------------
+
+EXT = {
+    "ca": "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n"
+          "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    "server": "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,"
+              "keyEncipherment\nextendedKeyUsage=serverAuth\n"
+              "subjectAltName=DNS:bench.test,IP:127.0.0.1\n"
+              "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    "client": "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+              "extendedKeyUsage=clientAuth\nsubjectKeyIdentifier=hash\n"
+              "authorityKeyIdentifier=keyid\n",
+}
+
+
+def make_pki(d, alg):
+    """Server and client hierarchies root -> intermediate -> leaf (chain depth 2) for `alg`."""
+    os.makedirs(d, exist_ok=True)
+    keyopt = (["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"] if alg == "ecdsa"
+              else ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+    for name, text in EXT.items():
+        with open(f"{d}/{name}.ext", "w") as f:
+            f.write(text)
+
+    def key(name):
+        run(["openssl", "genpkey", *keyopt, "-out", f"{d}/{name}.key"])
+
+    def root(name, cn):
+        key(name)
+        run(["openssl", "req", "-x509", "-new", "-key", f"{d}/{name}.key", "-subj",
+             f"/O=Bench/CN={cn}", "-days", "30", "-sha256", "-out", f"{d}/{name}.pem",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+
+    def issue(name, cn, issuer, ext):
+        key(name)
+        run(["openssl", "req", "-new", "-key", f"{d}/{name}.key", "-subj", f"/O=Bench/CN={cn}",
+             "-out", f"{d}/{name}.csr"])
+        run(["openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/{issuer}.pem",
+             "-CAkey", f"{d}/{issuer}.key", "-set_serial", str(int.from_bytes(os.urandom(8), "big")),
+             "-days", "30", "-sha256", "-extfile", f"{d}/{ext}.ext", "-out", f"{d}/{name}.pem"])
+
+    root("server-root", "Bench Server Root")
+    issue("server-int", "Bench Server Intermediate", "server-root", "ca")
+    issue("server", "bench.test", "server-int", "server")
+    root("client-root", "Bench Client Root")
+    issue("client-int", "Bench Client Intermediate", "client-root", "ca")
+    issue("client", "bench-client", "client-int", "client")
+
+    def cat(out, *parts):
+        with open(f"{d}/{out}", "w") as f:
+            for p in parts:
+                with open(f"{d}/{p}") as src:
+                    f.write(src.read())
+
+    cat("server-chain.pem", "server.pem", "server-int.pem")
+    cat("client-chain.pem", "client.pem", "client-int.pem")
+    cat("client-ca.pem", "client-root.pem")
+    cat("server-ca.pem", "server-root.pem")
+    cat("haproxy.pem", "server.pem", "server-int.pem", "server.key")
+
+
+# ---- server configurations ----------------------------------------------------------------------
+
+
+def conf_portcullis(d, pki, port, up, workers):
+    path = f"{d}/portcullis.yaml"
+    with open(path, "w") as f:
+        f.write(f"""# Generated by bench/run.py
+workers: {workers}
+log: {{ access: off, level: warn }}
+listeners:
+  - name: bench
+    listen: 127.0.0.1:{port}
+    tls:
+      cert: {pki}/server-chain.pem
+      key: {pki}/server.key
+      client_auth: {{ mode: require, trusted_ca: {pki}/client-ca.pem, verify_depth: 3 }}
+    limits: {{ idle_timeout: 120s }}
+    routes:
+      - name: all
+        match: {{ host: "*", path_prefix: / }}
+        authn: [mtls]
+        upstream: app
+        identity_headers: {{ subject: X-Client-Subject }}
+upstreams:
+  app: {{ endpoints: [127.0.0.1:{up}] }}
+""")
+    return [BIN["portcullis"], "run", "-c", path], {}
+
+
+def conf_nginx(d, pki, port, up, workers):
+    path = f"{d}/nginx.conf"
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        os.makedirs(f"{d}/tmp/{sub}", exist_ok=True)
+    with open(path, "w") as f:
+        f.write(f"""# Generated by bench/run.py
+daemon off;
+master_process on;
+worker_processes {workers};
+worker_rlimit_nofile 30000;
+pid {d}/nginx.pid;
+error_log {d}/error.log error;
+events {{ worker_connections 25000; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp/client_body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+  upstream app {{ server 127.0.0.1:{up}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {pki}/server-chain.pem;
+    ssl_certificate_key {pki}/server.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_client_certificate {pki}/client-ca.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 3;
+    keepalive_timeout 120s;
+    keepalive_requests 100000000;
+    location / {{
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Client-Subject $ssl_client_s_dn;
+    }}
+  }}
+}}
+""")
+    return [BIN["nginx"], "-p", d, "-e", f"{d}/error.log", "-c", path], {}
+
+
+def conf_haproxy(d, pki, port, up, workers):
+    path = f"{d}/haproxy.cfg"
+    with open(path, "w") as f:
+        f.write(f"""# Generated by bench/run.py
+global
+  nbthread {workers}
+  maxconn {HAPROXY_MAXCONN[0]}
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 120s
+  timeout server 30s
+  timeout http-keep-alive 120s
+frontend fe
+  bind 127.0.0.1:{port} ssl crt {pki}/haproxy.pem ca-file {pki}/client-ca.pem verify required
+  http-request set-header X-Client-Subject %[ssl_c_s_dn]
+  default_backend app
+backend app
+  http-reuse always
+  server up 127.0.0.1:{up}
+""")
+    return [BIN["haproxy"], "-db", "-f", path], {}
+
+
+def conf_caddy(d, pki, port, up, workers):
+    path = f"{d}/caddy.json"
+    cfg = {
+        "admin": {"disabled": True},
+        "logging": {"logs": {"default": {"level": "ERROR"}}},
+        "storage": {"module": "file_system", "root": f"{d}/data"},
+        "apps": {
+            "http": {"servers": {"bench": {
+                "listen": [f"127.0.0.1:{port}"],
+                "protocols": ["h1"],
+                "automatic_https": {"disable": True},
+                "idle_timeout": "120s",
+                "tls_connection_policies": [{
+                    "default_sni": "bench.test",
+                    "protocol_min": "tls1.2",
+                    "client_authentication": {
+                        "trusted_ca_certs_pem_files": [f"{pki}/client-ca.pem"],
+                        "mode": "require_and_verify",
+                    },
+                }],
+                "routes": [{"handle": [{
+                    "handler": "reverse_proxy",
+                    "upstreams": [{"dial": f"127.0.0.1:{up}"}],
+                    "headers": {"request": {"set": {
+                        "X-Client-Subject": ["{http.request.tls.client.subject}"]}}},
+                    "transport": {"protocol": "http", "keep_alive": {
+                        "enabled": True, "max_idle_conns_per_host": 64}},
+                }]}],
+            }}},
+            "tls": {"certificates": {"load_files": [{
+                "certificate": f"{pki}/server-chain.pem", "key": f"{pki}/server.key"}]}},
+        },
+    }
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+    env = {"GOMAXPROCS": str(workers), "HOME": d, "XDG_DATA_HOME": f"{d}/data",
+           "XDG_CONFIG_HOME": f"{d}/config"}
+    return [BIN["caddy"], "run", "--config", path], env
+
+
+HAPROXY_MAXCONN = [25000]  # lowered in main() to what RLIMIT_NOFILE allows (2 fds per conn)
+CONF = {"portcullis": conf_portcullis, "nginx": conf_nginx, "haproxy": conf_haproxy,
+        "caddy": conf_caddy}
+BIN = {}
+
+
+class Server:
+    """One running instance of a server under test, with a given PKI."""
+
+    def __init__(self, name, alg, args, up_port):
+        self.name = name
+        self.port = free_port()
+        self.dir = f"{args.work}/{name}-{alg}"
+        os.makedirs(self.dir, exist_ok=True)
+        pki = f"{args.work}/pki-{alg}"
+        cmd, env = CONF[name](self.dir, pki, self.port, up_port, args.workers)
+        full_env = dict(os.environ, **env)
+        self.log = open(f"{self.dir}/stderr.log", "w")
+        self.proc = spawn(cmd, role="server", env=full_env, stdout=self.log,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir)
+        wait_port(self.port, self.proc)
+
+    def stop(self):
+        stop(self.proc)
+        self.log.close()
+
+
+# ---- load generator -----------------------------------------------------------------------------
+
+
+def loadgen(args, port, mode, alg="ecdsa", plain=False, cert=True, extra=(), server=None):
+    pki = f"{args.work}/pki-{alg}"
+    cmd = [BIN["loadgen"], "--port", str(port), "--mode", mode]
+    if server is not None:
+        # The server's own CPU time over the measured window (all its processes and threads).
+        pids = [server.proc.pid] + descendants(server.proc.pid)
+        cmd += ["--cpu-pids", ",".join(str(p) for p in pids)]
+    if plain:
+        cmd.append("--plain")
+    elif cert:
+        cmd += ["--cert", f"{pki}/client-chain.pem", "--key", f"{pki}/client.key"]
+    cmd += list(extra)
+    shown = [c for c in cmd]
+    if "--cpu-pids" in shown:
+        shown[shown.index("--cpu-pids") + 1] = "<server pids>"
+    COMMANDS.setdefault(mode + (" (plain)" if plain else ""),
+                        " ".join(shlex.quote(c) for c in shown))
+    p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=120)
+    finally:
+        stop(p)
+    line = out.strip().splitlines()[-1] if out.strip() else ""
+    if not line:
+        raise RuntimeError(f"loadgen {mode} on {port} printed nothing: {err.strip()}")
+    return json.loads(line)
+
+
+COMMANDS = {}
+
+
+def probe(args, server, alg):
+    """The identity really reaches the upstream, and a client without a certificate is refused."""
+    r = loadgen(args, server.port, "probe", alg, extra=["--path", "/probe"])
+    if r["first_status"] != 200 or "bench-client" not in r["first_body"]:
+        raise RuntimeError(f"{server.name}: probe failed: {r}")
+    subject = r["first_body"].strip().removeprefix("subject=")
+    nocert = loadgen(args, server.port, "probe", alg, cert=False, extra=["--path", "/probe"])
+    if 200 <= nocert["first_status"] < 300:
+        raise RuntimeError(f"{server.name}: a client without a certificate got {nocert}")
+    refused = (f"HTTP {nocert['first_status']}" if nocert["first_status"] else "handshake refused")
+    return subject, refused
+
+
+def idle_rss(args, server, count):
+    """Opens `count` idle mTLS connections; returns RSS figures of the server's processes."""
+    rss0, _ = rss_kib(server.proc.pid)
+    extra = ["--count", str(count)]
+    if count > args.full_idle_max:
+        extra.append("--resume-idle")
+    cmd = [BIN["loadgen"], "--port", str(server.port), "--mode", "idle",
+           "--cert", f"{args.work}/pki-ecdsa/client-chain.pem",
+           "--key", f"{args.work}/pki-ecdsa/client.key", *extra]
+    COMMANDS.setdefault(f"idle {count}", " ".join(shlex.quote(c) for c in cmd))
+    p = spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(p.stdout.readline())
+        time.sleep(0.5)  # let the server finish the post-handshake work of the last connections
+        rss, hwm = rss_kib(server.proc.pid)
+        p.stdin.close()
+        p.wait(30)
+    finally:
+        stop(p)
+    if ready["ready"] < count * 0.99:
+        raise RuntimeError(f"{server.name}: only {ready['ready']} of {count} idle connections")
+    return {"rss0_kib": rss0, "rss_kib": rss, "hwm_kib": hwm, "ready": ready["ready"],
+            "per_conn_kib": (rss - rss0) / ready["ready"], "open_s": ready["seconds"]}
+
+
+def openssl_speed():
+    out = run(["openssl", "speed", "-seconds", "1", "-mr", "ecdsap256", "ecdhx25519", "rsa2048"]).stdout
+    r = {}
+    for line in out.splitlines():
+        f = line.split(":")
+        if line.startswith("+F4:") and f[2] == "256":
+            r["ecdsap256_sign_s"], r["ecdsap256_verify_s"] = float(f[3]), float(f[4])
+        elif line.startswith("+F5:") and f[2] == "253":
+            r["x25519_s"] = float(f[3])
+        elif line.startswith("+F2:") and f[2] == "2048":
+            r["rsa2048_sign_s"], r["rsa2048_verify_s"] = float(f[3]), float(f[4])
+    # Server side of one full mTLS handshake, TLS 1.3: one signature (CertificateVerify), three
+    # verifications (client CertificateVerify, client leaf, client intermediate) and X25519
+    # key generation plus derivation (two scalar multiplications).
+    ec_us = 1e6 * (1 / r["ecdsap256_sign_s"] + 3 / r["ecdsap256_verify_s"] + 2 / r["x25519_s"])
+    rsa_us = 1e6 * (1 / r["rsa2048_sign_s"] + 3 / r["rsa2048_verify_s"] + 2 / r["x25519_s"])
+    r["ecdsa_hs_us"], r["rsa_hs_us"] = ec_us, rsa_us
+    r["ecdsa_ceiling_s"], r["rsa_ceiling_s"] = 1e6 / ec_us, 1e6 / rsa_us
+    return r
+
+
+# ---- one round ----------------------------------------------------------------------------------
+
+
+def one_round(args, rnd, up_port, results, facts):
+    order = SERVERS[rnd % len(SERVERS):] + SERVERS[:rnd % len(SERVERS)]
+    if args.only:
+        order = [s for s in order if s in args.only]
+    print(f"bench: round {rnd + 1}/{args.rounds}: {' '.join(order)}", flush=True)
+    r = results.setdefault(rnd, {})
+    dur = str(args.duration)
+    hsdur = str(args.hs_duration)
+    r["upstream"] = loadgen(args, up_port, "keepalive", plain=True,
+                            extra=["--connections", "50", "--duration", dur])
+    for name in order:
+        s = r.setdefault(name, {})
+        srv = Server(name, "ecdsa", args, up_port)
+        try:
+            if name not in facts:
+                facts[name] = probe(args, srv, "ecdsa")
+            s["ka"] = loadgen(args, srv.port, "keepalive", server=srv,
+                              extra=["--connections", "50", "--duration", dur])
+            s["hs_ecdsa"] = loadgen(args, srv.port, "handshake", server=srv,
+                                    extra=["--connections", str(args.hs_connections),
+                                           "--duration", hsdur])
+            s["resume"] = loadgen(args, srv.port, "resume", server=srv,
+                                  extra=["--connections", str(args.hs_connections),
+                                         "--duration", hsdur])
+        finally:
+            srv.stop()
+        srv = Server(name, "rsa", args, up_port)
+        try:
+            s["hs_rsa"] = loadgen(args, srv.port, "handshake", "rsa", server=srv,
+                                  extra=["--connections", str(args.hs_connections),
+                                         "--duration", hsdur])
+        finally:
+            srv.stop()
+        for count in args.idle:
+            srv = Server(name, "ecdsa", args, up_port)
+            try:
+                loadgen(args, srv.port, "probe")  # one request: lazily built state exists
+                s[f"idle_{count}"] = idle_rss(args, srv, count)
+            finally:
+                srv.stop()
+        print(f"bench:   {name}: {summary_line(s)}", flush=True)
+    r["speed"] = openssl_speed()
+
+
+def summary_line(s):
+    parts = []
+    if "ka" in s:
+        parts.append(f"ka {s['ka']['rps']:.0f}/s p99 {s['ka']['p99_us']:.0f}us")
+        if s["ka"].get("server_cpu_s"):
+            parts.append(f"{1e6 / per_cpu(s['ka'], 'rps'):.1f}us cpu/req")
+    if "hs_ecdsa" in s:
+        parts.append(f"hs {s['hs_ecdsa']['connections_per_s']:.0f}/s")
+        if s["hs_ecdsa"].get("server_cpu_s"):
+            parts.append(f"{per_cpu(s['hs_ecdsa'], 'connections_per_s'):.0f} hs/cpu-s")
+    if "hs_rsa" in s:
+        parts.append(f"rsa {s['hs_rsa']['connections_per_s']:.0f}/s")
+    if "resume" in s:
+        parts.append(f"resumed {s['resume']['connections_per_s']:.0f}/s "
+                     f"({100 * s['resume']['reuse_rate']:.0f}% reused)")
+    for k, v in s.items():
+        if k.startswith("idle_"):
+            parts.append(f"{k} {v['per_conn_kib']:.1f} KiB/conn")
+    return ", ".join(parts)
+
+
+# ---- the table ----------------------------------------------------------------------------------
+
+# (key, label, higher_is_better, target ratio to the best peer or None)
+FIGURES = [
+    ("ka_rps", "a. keep-alive req/s (50 conns)", True, 1.25),
+    ("ka_p50", "a. keep-alive p50 latency (µs)", False, None),
+    ("ka_p99", "a. keep-alive p99 latency (µs)", False, 1.0),
+    ("hs_ecdsa", "b. full handshakes/s ECDSA P-256", True, 1.1),
+    ("hs_rsa", "b. full handshakes/s RSA-2048", True, None),
+    ("resume", "c. resumed handshakes/s (tickets)", True, 1.1),
+    ("reuse", "c. resumption rate (%)", True, None),
+    ("ka_cpu", "a'. server CPU per keep-alive request (µs)", False, None),
+    ("hs_core", "b'. full ECDSA handshakes per server CPU-second", True, None),
+    ("rsa_core", "b'. full RSA handshakes per server CPU-second", True, None),
+    ("resume_core", "c'. resumed handshakes per server CPU-second", True, None),
+]
+
+
+def per_cpu(run, count_key):
+    cpu = run.get("server_cpu_s", 0)
+    if not cpu:
+        raise KeyError("server_cpu_s")
+    return run[count_key] * run["seconds"] / cpu
+
+
+def figure(s, key):
+    if key == "ka_rps":
+        return s["ka"]["rps"]
+    if key == "ka_p50":
+        return s["ka"]["p50_us"]
+    if key == "ka_p99":
+        return s["ka"]["p99_us"]
+    if key == "hs_ecdsa":
+        return s["hs_ecdsa"]["connections_per_s"]
+    if key == "hs_rsa":
+        return s["hs_rsa"]["connections_per_s"]
+    if key == "resume":
+        return s["resume"]["connections_per_s"]
+    if key == "reuse":
+        return 100 * s["resume"]["reuse_rate"]
+    if key == "ka_cpu":
+        return 1e6 / per_cpu(s["ka"], "rps")
+    if key == "hs_core":
+        return per_cpu(s["hs_ecdsa"], "connections_per_s")
+    if key == "rsa_core":
+        return per_cpu(s["hs_rsa"], "connections_per_s")
+    if key == "resume_core":
+        return per_cpu(s["resume"], "connections_per_s")
+    if key.startswith("rss_"):
+        return s[f"idle_{key[4:]}"]["hwm_kib"] / 1024
+    if key.startswith("per_"):
+        return s[f"idle_{key[4:]}"]["per_conn_kib"]
+    raise KeyError(key)
+
+
+def medians(args, results):
+    figs = list(FIGURES)
+    for n in args.idle:
+        figs.append((f"rss_{n}", f"d. peak RSS, {n:,} idle conns (MiB)", False, None))
+        figs.append((f"per_{n}", f"d. memory per idle conn, {n:,} (KiB)", False,
+                     0.75 if n == max(args.idle) else None))
+    table = {}
+    for key, *_ in figs:
+        for name in SERVERS:
+            vals = []
+            for rnd in results.values():
+                try:
+                    vals.append(figure(rnd[name], key))
+                except KeyError:
+                    pass
+            if vals:
+                table[(key, name)] = statistics.median(vals)
+    speed = {k: statistics.median(r["speed"][k] for r in results.values())
+             for k in next(iter(results.values()))["speed"]}
+    upstream = statistics.median(r["upstream"]["rps"] for r in results.values())
+    upstream_p99 = statistics.median(r["upstream"]["p99_us"] for r in results.values())
+    return figs, table, speed, upstream, upstream_p99
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def render(args, results, facts, versions, started, elapsed):
+    figs, table, speed, upstream, upstream_p99 = medians(args, results)
+    lines = []
+    head = ["figure (median of %d rounds)" % len(results), *SERVERS, "best peer",
+            "P/nginx", "P/haproxy", "P/caddy", "P/best", "target", "met"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    verdicts = []
+    for key, label, higher, target in figs:
+        vals = {n: table.get((key, n)) for n in SERVERS}
+        peers = [vals[p] for p in PEERS if vals[p] is not None]
+        best = (max(peers) if higher else min(peers)) if peers else None
+        p = vals["portcullis"]
+
+        def ratio(v):
+            return f"{p / v:.2f}×" if p is not None and v else "–"
+
+        met = "–"
+        tgt = "–"
+        if target is not None and p is not None and best:
+            tgt = f"{'≥' if higher else '≤'} {target}×"
+            ok = p / best >= target if higher else p / best <= target
+            met = "yes" if ok else "**no**"
+            verdicts.append((label, ok))
+        row = [label, *[fmt(vals[n]) for n in SERVERS], fmt(best), ratio(vals["nginx"]),
+               ratio(vals["haproxy"]), ratio(vals["caddy"]), ratio(best), tgt, met]
+        lines.append("| " + " | ".join(row) + " |")
+    p_hs = table.get(("hs_ecdsa", "portcullis"))
+    ceiling = speed["ecdsa_ceiling_s"] * args.workers
+    lim = []
+    lim.append(f"| upstream reached directly, keep-alive req/s (ceiling of a.) | {fmt(upstream)} "
+               f"(p99 {fmt(upstream_p99)} µs) |")
+    lim.append(f"| openssl speed ecdsap256 sign/s · verify/s | {fmt(speed['ecdsap256_sign_s'])} · "
+               f"{fmt(speed['ecdsap256_verify_s'])} |")
+    lim.append(f"| openssl speed ecdhx25519 ops/s | {fmt(speed['x25519_s'])} |")
+    lim.append(f"| openssl speed rsa2048 sign/s · verify/s | {fmt(speed['rsa2048_sign_s'])} · "
+               f"{fmt(speed['rsa2048_verify_s'])} |")
+    lim.append(f"| server maths of one full mTLS handshake, ECDSA · RSA (µs) | "
+               f"{fmt(speed['ecdsa_hs_us'])} · {fmt(speed['rsa_hs_us'])} |")
+    lim.append(f"| ceiling, full handshakes/s per core, ECDSA · RSA | "
+               f"{fmt(speed['ecdsa_ceiling_s'])} · {fmt(speed['rsa_ceiling_s'])} |")
+    if p_hs:
+        ok = p_hs >= 0.7 * ceiling
+        verdicts.append(("b. Portcullis full ECDSA handshakes within 70 % of the ceiling", ok))
+        lim.append(f"| Portcullis full ECDSA handshakes/s / ceiling ({args.workers} worker(s)) | "
+                   f"{100 * p_hs / ceiling:.0f} % (target ≥ 70 %: "
+                   f"{'yes' if ok else '**no**'}) |")
+    for name in SERVERS:
+        per = table.get(("hs_core", name))
+        if per:
+            lim.append(f"| {name}: full ECDSA handshakes per server CPU-second / ceiling per "
+                       f"core | {100 * per / speed['ecdsa_ceiling_s']:.0f} % |")
+    out = []
+    out.append("# Benchmark results: Portcullis, nginx, HAProxy, Caddy (mTLS)\n")
+    out.append(f"Generated by `make bench` (bench/run.py) on {started} UTC in {elapsed:.0f} s. "
+               f"{len(results)} alternating rounds; each figure is the median of the rounds. "
+               f"Loopback only; {args.workers} worker(s) per server "
+               f"({os.cpu_count()} cores; {args.pin_note}).\n")
+    out.append("Every server: TLS 1.3 (client offers TLS_AES_128_GCM_SHA256, X25519 only), "
+               "client certificate required and verified against a root, chain leaf → "
+               "intermediate → root; the client subject forwarded to the upstream in "
+               "`X-Client-Subject`; upstream keep-alive; no access log.\n")
+    out.append("\n".join(lines) + "\n")
+    out.append("Ratios are Portcullis / peer; for latency, CPU per request and memory lower is "
+               "better, so the targets are upper bounds. The primed rows (a', b', c') divide by "
+               "the CPU time the server itself used during the window (all its processes and "
+               "threads, from /proc): they do not depend on how much CPU the load generator got, "
+               "which on a shared machine is what moves the throughput figures most.\n")
+    if args.idle_note:
+        out.append(args.idle_note + "\n")
+    out.append("## Limits (e)\n")
+    out.append("| limit | value |\n|---|---|\n" + "\n".join(lim) + "\n")
+    out.append("## Targets (issue #8)\n")
+    for label, ok in verdicts:
+        out.append(f"- {'met' if ok else '**missed**'}: {label}")
+    out.append("")
+    out.append("## What each server forwarded and how it refused a client without a certificate\n")
+    out.append("| server | X-Client-Subject received by the upstream | no client certificate |")
+    out.append("|---|---|---|")
+    for name in SERVERS:
+        if name in facts:
+            out.append(f"| {name} | `{facts[name][0]}` | {facts[name][1]} |")
+    out.append("")
+    out.append("## Versions\n")
+    out.append("```\n" + "\n".join(versions) + "\n```\n")
+    out.append("## Commands\n")
+    out.append("Run: `make bench` (= `bench/install-deps`, a Release build in build/bench-release, "
+               f"then `{' '.join(shlex.quote(a) for a in sys.argv)}`). Load generator invocations "
+               "(ports vary per run):\n")
+    out.append("```\n" + "\n".join(f"{k}: {v}" for k, v in sorted(COMMANDS.items())) +
+               "\nopenssl speed -seconds 1 -mr ecdsap256 ecdhx25519 rsa2048\n```\n")
+    out.append("Server configurations: generated by bench/run.py into "
+               f"{os.path.relpath(args.work, ROOT)}/<server>-<alg>/.\n")
+    out.append("## Per round\n")
+    out.append("```")
+    for rnd, r in sorted(results.items()):
+        for name in SERVERS:
+            if name in r:
+                out.append(f"round {rnd + 1} {name}: {summary_line(r[name])}")
+        out.append(f"round {rnd + 1} upstream direct: {r['upstream']['rps']:.0f} req/s")
+    out.append("```\n")
+    return "\n".join(out), "\n".join(lines), "\n".join(lim)
+
+
+def versions_of():
+    def first(cmd):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (p.stdout + p.stderr).strip().splitlines()[0]
+        except Exception as e:
+            return f"{cmd[0]}: {e}"
+
+    return [first([BIN["portcullis"], "--version"]), first([BIN["nginx"], "-v"]),
+            first([BIN["haproxy"], "-v"]), first([BIN["caddy"], "version"]),
+            first(["openssl", "version"]), f"kernel {platform.release()}",
+            f"cpu {cpu_model()} × {os.cpu_count()}"]
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=f"{ROOT}/build/bench-release",
+                    help="the Release build with portcullis and bench/ (default: %(default)s)")
+    ap.add_argument("--work", default=None, help="scratch directory (default: BUILD/bench-run)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per keep-alive run")
+    ap.add_argument("--hs-duration", type=float, default=3.0, help="seconds per handshake run")
+    ap.add_argument("--hs-connections", type=int, default=50)
+    ap.add_argument("--idle", default="1000,10000", help="idle connection counts")
+    ap.add_argument("--full-idle-max", type=int, default=1000,
+                    help="above this count, idle connections are opened by resumption")
+    ap.add_argument("--only", default="", help="comma-separated servers (default: all)")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="do not pin the server to its own CPUs (default: the server under test "
+                         "gets the first --workers CPUs, the load generator and the upstream the "
+                         "others, when there are enough)")
+    ap.add_argument("--out", default=f"{ROOT}/bench/results.md")
+    args = ap.parse_args()
+    args.idle = [int(x) for x in args.idle.split(",") if x]
+    args.only = [x for x in args.only.split(",") if x]
+    args.build = os.path.abspath(args.build)
+    args.work = os.path.abspath(args.work or f"{args.build}/bench-run")
+    args.idle_note = ""
+    os.makedirs(args.work, exist_ok=True)
+
+    BIN["portcullis"] = f"{args.build}/portcullis"
+    BIN["loadgen"] = f"{args.build}/bench/portcullis_loadgen"
+    BIN["upstream"] = f"{args.build}/bench/portcullis_bench_upstream"
+    for name in ("nginx", "haproxy", "caddy"):
+        BIN[name] = (subprocess.run(["bash", "-c", f"command -v {name} || ls /usr/sbin/{name}"],
+                                    capture_output=True, text=True).stdout.strip().splitlines()
+                     or [name])[0]
+    for name, path in BIN.items():
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {name} not found at {path} (make bench installs and builds them)")
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # HAProxy refuses to start unless RLIMIT_NOFILE covers 2 fds per connection: with a hard
+    # limit below that (20,000 in some containers), the largest idle count is lowered to what
+    # every server can hold, and results.md says so.
+    HAPROXY_MAXCONN[0] = min(25000, (hard - 300) // 2)
+    fit = HAPROXY_MAXCONN[0] // 100 * 100 - 100
+    if max(args.idle) > fit:
+        print(f"bench: RLIMIT_NOFILE hard limit {hard}: idle counts above {fit} lowered to {fit}",
+              file=sys.stderr)
+        args.idle_note = (f"The hard RLIMIT_NOFILE here is {hard}; HAProxy needs two descriptors "
+                          f"per connection, so {max(args.idle):,} idle connections became {fit:,}.")
+        args.idle = sorted({min(n, fit) for n in args.idle})
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and len(cpus) > args.workers:
+        CPUS["server"] = set(cpus[:args.workers])
+        CPUS["tools"] = set(cpus[args.workers:])
+    args.pin_note = (f"server under test pinned to CPU {sorted(CPUS['server'])}, load generator "
+                     f"and upstream to CPU {sorted(CPUS['tools'])}" if CPUS["server"]
+                     else "no CPU pinning")
+
+    atexit.register(stop_all)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    t0 = time.time()
+    try:
+        for alg in ("ecdsa", "rsa"):
+            make_pki(f"{args.work}/pki-{alg}", alg)
+        up_port = free_port()
+        up_log = open(f"{args.work}/upstream.log", "w")
+        up = spawn([BIN["upstream"], str(up_port)], stdout=up_log, stderr=subprocess.STDOUT,
+                   stdin=subprocess.DEVNULL)
+        wait_port(up_port, up)
+        results, facts = {}, {}
+        for rnd in range(args.rounds):
+            one_round(args, rnd, up_port, results, facts)
+        versions = versions_of()
+        text, table, limits = render(args, results, facts, versions, started, time.time() - t0)
+        print()
+        print(table)
+        print()
+        print(limits)
+        with open(args.out, "w") as f:
+            f.write(text)
+        with open(f"{args.work}/results.json", "w") as f:
+            json.dump({str(k): v for k, v in results.items()}, f, indent=1)
+        print(f"\nbench: wrote {os.path.relpath(args.out, ROOT)} "
+              f"({time.time() - t0:.0f} s)")
+    except KeyboardInterrupt as e:
+        print(f"bench: interrupted ({e}); stopping everything", file=sys.stderr)
+        return 130
+    finally:
+        stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
