@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/ascii.h"
 #include "core/denial.h"
 #include "core/log.h"
 
@@ -18,18 +19,6 @@ std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 int b64_value(char c) {
@@ -109,7 +98,7 @@ ParsedBasic parse_basic_authorization(std::string_view value) {
   value = trim_ows(value);
   if (value.empty()) return NotPresent{};
   const auto sp = value.find_first_of(" \t");
-  if (!iequals(value.substr(0, sp), "basic")) return NotPresent{};
+  if (!core::ascii_iequals(value.substr(0, sp), "basic")) return NotPresent{};
   const std::string_view token =
       sp == std::string_view::npos ? std::string_view{} : trim_ows(value.substr(sp + 1));
   if (token.empty()) {

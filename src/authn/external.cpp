@@ -1,5 +1,6 @@
 // External authorization: request headers, answer interpretation, failure codes, decision cache.
 #include "authn/external.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 
@@ -8,19 +9,6 @@ namespace {
 
 using core::DenialCode;
 using core::OutboundFailure;
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 DenialCode failure_code(OutboundFailure failure) {
   switch (failure) {
@@ -82,7 +70,7 @@ Rejected ExternalAuthenticator::service_denial(DenialCode code,
   core::Denial denial = core::make_denial(code, std::move(detail));
   for (const auto& [name, value] : response.headers) {
     // The service's challenge is the client's way forward (a login scheme, a realm).
-    if (iequals(name, "WWW-Authenticate")) denial.headers.emplace_back(name, value);
+    if (core::ascii_iequals(name, "WWW-Authenticate")) denial.headers.emplace_back(name, value);
   }
   if (config_.pass_body && !response.body.empty()) {
     denial.passed_body = response.body;
@@ -120,22 +108,23 @@ CalloutDecision ExternalAuthenticator::decide(const core::OutboundResult& result
   if (response.status >= 200 && response.status < 300) {
     core::Identity identity;
     identity.method = "external";
-    identity.user = trim(response.header(config_.user_header));
+    identity.user = std::string(core::trim_ascii_space(response.header(config_.user_header)));
     if (!config_.groups_header.empty()) {
       const std::string groups = response.header(config_.groups_header);
       std::size_t start = 0;
       while (start <= groups.size()) {
         const auto comma = groups.find(',', start);
         const auto end = comma == std::string::npos ? groups.size() : comma;
-        if (auto g = trim(std::string_view(groups).substr(start, end - start)); !g.empty()) {
-          identity.groups.push_back(std::move(g));
+        if (auto g = core::trim_ascii_space(std::string_view(groups).substr(start, end - start));
+            !g.empty()) {
+          identity.groups.emplace_back(g);
         }
         start = end + 1;
       }
     }
     for (const auto& name : config_.copy_headers) {
       for (const auto& [n, v] : response.headers) {
-        if (iequals(n, name)) identity.upstream_headers.emplace_back(name, v);
+        if (core::ascii_iequals(n, name)) identity.upstream_headers.emplace_back(name, v);
       }
     }
     decision.outcome = Authenticated{std::move(identity)};

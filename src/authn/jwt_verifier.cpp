@@ -16,6 +16,7 @@
 
 #include "authn/jwt_crypto.h"
 #include "authn/jwt_token.h"
+#include "core/ascii.h"
 
 namespace portcullis::authn {
 namespace {
@@ -33,15 +34,6 @@ std::string_view trim(std::string_view s) {
   if (begin == std::string_view::npos) return {};
   const auto end = s.find_last_not_of(kWhitespace);
   return s.substr(begin, end - begin + 1);
-}
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 // A value for a detail: double-quoted, printable ASCII only (others as \xNN), at most
@@ -136,7 +128,7 @@ std::string near_miss(std::string_view token, std::string_view configured) {
   const auto sa = a.find("://");
   const auto sb = b.find("://");
   if (sa != std::string_view::npos && sb != std::string_view::npos &&
-      !iequals(a.substr(0, sa), b.substr(0, sb))) {
+      !core::ascii_iequals(a.substr(0, sa), b.substr(0, sb))) {
     differences.push_back(fmt::format("the scheme ({} vs {})", a.substr(0, sa), b.substr(0, sb)));
     a = a.substr(sa + 3);
     b = b.substr(sb + 3);
@@ -153,7 +145,7 @@ std::string near_miss(std::string_view token, std::string_view configured) {
     }
   }
   if (ta != tb) {
-    if (!iequals(ta, tb)) return {};
+    if (!core::ascii_iequals(ta, tb)) return {};
     differences.push_back("letter case");
   }
   if (differences.empty()) return {};
@@ -210,7 +202,7 @@ core::Result<void> JwtAuthenticator::check_settings(const JwtSettings& s) {
   if (s.algorithms.empty())
     return core::fail("algorithms: at least one algorithm is required", where);
   for (const auto& name : s.algorithms) {
-    if (iequals(name, "none")) {
+    if (core::ascii_iequals(name, "none")) {
       return core::fail("algorithms: \"none\" (unsigned tokens) is never allowed", where);
     }
     if (!parse_jws_alg(name)) {
@@ -312,7 +304,7 @@ Outcome JwtAuthenticator::authenticate_token(std::string_view authorization_head
   const std::string_view value = trim(authorization_header);
   if (value.empty()) return NotPresent{};
   const std::string_view scheme = value.substr(0, value.find_first_of(kWhitespace));
-  if (!iequals(scheme, "Bearer")) return NotPresent{};
+  if (!core::ascii_iequals(scheme, "Bearer")) return NotPresent{};
   const std::string_view token = trim(value.substr(scheme.size()));
   if (token.empty()) return reject(DenialCode::JwtMalformed, "the Bearer credential is empty");
   if (token.find_first_of(kWhitespace) != std::string_view::npos) {
@@ -333,7 +325,7 @@ Outcome JwtAuthenticator::authenticate_token(std::string_view authorization_head
 
   // --- the algorithm --------------------------------------------------------------------------
   // SECURITY: `none` is refused whatever the configuration says; any case of it.
-  if (iequals(jws.alg, "none")) {
+  if (core::ascii_iequals(jws.alg, "none")) {
     return reject(
         DenialCode::JwtAlgNotAllowed,
         fmt::format("the token is unsigned ({}); unsigned tokens are never accepted", fields()));

@@ -10,6 +10,9 @@ namespace portcullis::core {
 /// `s` with A-Z folded to a-z (other bytes unchanged).
 std::string ascii_lower(std::string_view s);
 
+/// Case-insensitive ASCII equality (header names, schemes, tokens); locale-independent.
+bool ascii_iequals(std::string_view a, std::string_view b);
+
 /// `s` without leading and trailing spaces, tabs, CR and LF.
 std::string_view trim_ascii_space(std::string_view s);
 

@@ -1,7 +1,7 @@
 // Names of outgoing-call failures, and header lookup in an answer.
 #include "core/outbound_result.h"
 
-#include <strings.h>
+#include "core/ascii.h"
 
 namespace portcullis::core {
 
@@ -35,7 +35,7 @@ std::string_view to_string(OutboundFailure failure) {
 
 std::string OutboundResponse::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (n.size() == name.size() && ::strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
+    if (ascii_iequals(n, name)) return v;
   }
   return {};
 }

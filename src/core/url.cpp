@@ -1,5 +1,6 @@
 // Absolute URL parsing for outgoing calls.
 #include "core/url.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,13 +8,6 @@
 
 namespace portcullis::core {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::uint16_t default_port(std::string_view scheme) {
   return scheme == "https" ? 443 : 80;
@@ -41,7 +35,7 @@ Result<Url> parse_url(std::string_view text) {
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) return fail("not an absolute URL (expected http(s)://host)");
   Url url;
-  url.scheme = lower(text.substr(0, sep));
+  url.scheme = ascii_lower(text.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https") {
     return fail("unsupported scheme \"" + url.scheme + "\" (expected http or https)");
   }
@@ -60,7 +54,7 @@ Result<Url> parse_url(std::string_view text) {
   if (authority.starts_with('[')) {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) return fail("unterminated IPv6 literal in the URL");
-    url.host = lower(authority.substr(1, close - 1));
+    url.host = ascii_lower(authority.substr(1, close - 1));
     const auto after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return fail("unexpected text after the IPv6 literal");
@@ -68,7 +62,7 @@ Result<Url> parse_url(std::string_view text) {
     }
   } else {
     const auto colon = authority.rfind(':');
-    url.host = lower(authority.substr(0, colon));
+    url.host = ascii_lower(authority.substr(0, colon));
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (url.host.empty()) return fail("the URL has no host");

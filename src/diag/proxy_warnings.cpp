@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/ascii.h"
 #include "core/ip_network.h"
 #include "core/result.h"
 #include "core/url.h"
@@ -14,15 +15,8 @@
 namespace portcullis::diag {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool in_hosts_file(std::string_view host, std::string_view text) {
-  const std::string wanted = lower(host);
+  const std::string wanted = core::ascii_lower(host);
   std::size_t pos = 0;
   while (pos < text.size()) {
     const auto end = std::min(text.find('\n', pos), text.size());
@@ -37,7 +31,7 @@ bool in_hosts_file(std::string_view host, std::string_view text) {
       const std::size_t start = i;
       while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) ++i;
       if (start == i) break;
-      if (!first && lower(line.substr(start, i - start)) == wanted) return true;
+      if (!first && core::ascii_lower(line.substr(start, i - start)) == wanted) return true;
       first = false;
     }
   }
@@ -74,7 +68,8 @@ std::optional<std::string> internal_target_reason(std::string_view host,
   }
   if (host.find('.') == std::string_view::npos) return "a single-label host name";
   if (in_hosts_file(host, hosts_file)) return "a name listed in /etc/hosts";
-  const std::string name = lower(host.ends_with('.') ? host.substr(0, host.size() - 1) : host);
+  const std::string name =
+      core::ascii_lower(host.ends_with('.') ? host.substr(0, host.size() - 1) : host);
   for (const char* suffix :
        {".internal", ".local", ".localdomain", ".lan", ".corp", ".intranet", ".home.arpa"}) {
     if (name.ends_with(suffix))

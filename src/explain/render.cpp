@@ -7,6 +7,7 @@
 #include <cmath>
 #include <optional>
 
+#include "core/ascii.h"
 #include "core/json_writer.h"
 #include "explain/html.h"
 
@@ -20,18 +21,6 @@ std::string_view trim(std::string_view s) {
   if (begin == std::string_view::npos) return {};
   const auto end = s.find_last_not_of(kWhitespace);
   return s.substr(begin, end - begin + 1);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // A qvalue, leniently: "1", "0.8", also ".2" (old Java clients). Out of range or garbage = none.
@@ -69,14 +58,14 @@ struct Preference {
 int match(std::string_view type, std::string_view subtype, std::string_view want_type,
           std::string_view want_subtype) {
   if (type == "*" && subtype == "*") return 0;
-  if (!iequals(type, want_type)) return -1;
+  if (!core::ascii_iequals(type, want_type)) return -1;
   if (subtype == "*") return 1;
-  return iequals(subtype, want_subtype) ? 2 : -1;
+  return core::ascii_iequals(subtype, want_subtype) ? 2 : -1;
 }
 
 bool has_header(const std::vector<core::HeaderPair>& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return true;
+    if (core::ascii_iequals(key, name)) return true;
   }
   return false;
 }
@@ -192,7 +181,8 @@ BodyFormat negotiate(std::string_view accept) {
       const std::string_view param = params.substr(0, next);
       params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
       const auto eq = param.find('=');
-      if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "q")) continue;
+      if (eq == std::string_view::npos || !core::ascii_iequals(trim(param.substr(0, eq)), "q"))
+        continue;
       const auto parsed = parse_qvalue(param.substr(eq + 1));
       if (!parsed) {
         valid = false;
@@ -241,7 +231,9 @@ RenderedDenial render_denial(const core::Denial& denial, std::string_view reques
   out.headers.emplace_back("X-Request-Id", header_safe(request_id));
   for (const auto& header : denial.headers) {
     // The two headers above are ours; a denial cannot override or duplicate them.
-    if (iequals(header.first, "X-Denial-Code") || iequals(header.first, "X-Request-Id")) continue;
+    if (core::ascii_iequals(header.first, "X-Denial-Code") ||
+        core::ascii_iequals(header.first, "X-Request-Id"))
+      continue;
     out.headers.push_back(header);
   }
   // A denial describes this one request; caches must not replay it to another client.

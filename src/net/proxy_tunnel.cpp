@@ -1,5 +1,6 @@
 // HTTP CONNECT through an outbound proxy.
 #include "net/proxy_tunnel.h"
+#include "core/ascii.h"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
@@ -31,19 +32,8 @@ std::string head_field(std::string_view head, std::string_view name) {
     const std::size_t end = head.find("\r\n", start);
     const std::string_view line = head.substr(start, end - start);
     const auto colon = line.find(':');
-    if (colon == name.size()) {
-      bool same = true;
-      for (std::size_t i = 0; i < colon && same; ++i) {
-        same = std::tolower(static_cast<unsigned char>(line[i])) ==
-               std::tolower(static_cast<unsigned char>(name[i]));
-      }
-      if (same) {
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-          value.remove_prefix(1);
-        }
-        return std::string(value);
-      }
+    if (colon != std::string_view::npos && core::ascii_iequals(line.substr(0, colon), name)) {
+      return std::string(core::trim_ascii_space(line.substr(colon + 1)));
     }
     pos = end;
   }

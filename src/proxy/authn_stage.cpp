@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/ascii.h"
 #include "core/log.h"
 #include "proxy/client_identity.h"
 
@@ -115,11 +116,7 @@ authn::CalloutInput callout_input(const ConnectionContext& ctx, const ExternalEn
   in.forwarded_for = xff ? std::string(*xff) + ", " + ctx.peer_text : ctx.peer_text;
   for (const auto& name : external.decider->config().forward_headers) {
     for (const auto& field : head.headers.fields()) {
-      if (field.first.size() == name.size() &&
-          std::equal(name.begin(), name.end(), field.first.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          })) {
+      if (core::ascii_iequals(field.first, name)) {
         in.forwarded.emplace_back(name, field.second);
       }
     }

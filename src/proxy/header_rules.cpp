@@ -1,5 +1,6 @@
 // Hop-by-hop removal, identity stripping, forwarding headers, and raw header checks.
 #include "proxy/header_rules.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <array>
@@ -52,7 +53,7 @@ std::string check_raw_header_block(std::string_view block) {
 void remove_hop_by_hop(HeaderList& headers) {
   std::vector<std::string> named;
   for (const auto& [name, value] : headers.fields()) {
-    if (!iequals(name, "connection")) continue;
+    if (!core::ascii_iequals(name, "connection")) continue;
     std::string_view v(value);
     while (!v.empty()) {
       const auto comma = v.find(',');
@@ -101,7 +102,7 @@ void add_forwarded_headers(HeaderList& headers, std::string_view client_ip, bool
                            std::string_view host) {
   std::string xff;
   for (const auto& [name, value] : headers.fields()) {
-    if (!iequals(name, "x-forwarded-for")) continue;
+    if (!core::ascii_iequals(name, "x-forwarded-for")) continue;
     if (!xff.empty()) xff += ", ";
     xff += value;
   }

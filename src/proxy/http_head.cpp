@@ -1,5 +1,6 @@
 // Header list operations and head serialisation.
 #include "proxy/http_head.h"
+#include "core/ascii.h"
 
 #include <fmt/format.h>
 
@@ -8,13 +9,6 @@
 
 namespace portcullis::proxy {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 void HeaderList::set(std::string_view name, std::string value) {
   remove(name);
   fields_.emplace_back(std::string(name), std::move(value));
@@ -22,20 +16,21 @@ void HeaderList::set(std::string_view name, std::string value) {
 
 std::size_t HeaderList::remove(std::string_view name) {
   const auto before = fields_.size();
-  std::erase_if(fields_, [&](const Field& f) { return iequals(f.first, name); });
+  std::erase_if(fields_, [&](const Field& f) { return core::ascii_iequals(f.first, name); });
   return before - fields_.size();
 }
 
 std::optional<std::string_view> HeaderList::get(std::string_view name) const {
   for (const auto& f : fields_) {
-    if (iequals(f.first, name)) return std::string_view(f.second);
+    if (core::ascii_iequals(f.first, name)) return std::string_view(f.second);
   }
   return std::nullopt;
 }
 
 std::size_t HeaderList::count(std::string_view name) const {
-  return static_cast<std::size_t>(std::count_if(
-      fields_.begin(), fields_.end(), [&](const Field& f) { return iequals(f.first, name); }));
+  return static_cast<std::size_t>(
+      std::count_if(fields_.begin(), fields_.end(),
+                    [&](const Field& f) { return core::ascii_iequals(f.first, name); }));
 }
 
 std::string_view RequestHead::path() const {

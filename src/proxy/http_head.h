@@ -11,9 +11,6 @@
 
 namespace portcullis::proxy {
 
-/// Case-insensitive ASCII comparison of header names.
-bool iequals(std::string_view a, std::string_view b);
-
 /// Ordered header fields; names keep their original case.
 class HeaderList {
  public:

@@ -11,6 +11,7 @@
 #include <array>
 #include <chrono>
 
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/request_id.h"
@@ -289,7 +290,7 @@ class Exchange {
 
   static bool expects_continue(const HeaderList& headers) {
     const auto v = headers.get("expect");
-    return v && iequals(*v, "100-continue");
+    return v && core::ascii_iequals(*v, "100-continue");
   }
 
   enum class SendResult { Ok, Denied, UpstreamFailed };

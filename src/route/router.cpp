@@ -1,18 +1,12 @@
 // Route matching: host patterns and path prefixes, first match wins.
 #include "route/router.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <cctype>
 
 namespace portcullis::route {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -38,9 +32,10 @@ bool host_matches(std::string_view pattern, std::string_view host) {
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // FQDN form
   if (pattern.starts_with("*.")) {
     const auto suffix = pattern.substr(1);  // ".example.com"
-    return host.size() > suffix.size() && iequals(host.substr(host.size() - suffix.size()), suffix);
+    return host.size() > suffix.size() &&
+           core::ascii_iequals(host.substr(host.size() - suffix.size()), suffix);
   }
-  return iequals(pattern, host);
+  return core::ascii_iequals(pattern, host);
 }
 
 bool path_matches(std::string_view prefix, std::string_view path) {

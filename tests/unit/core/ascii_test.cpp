@@ -12,6 +12,15 @@ TEST(Ascii, Lower) {
   EXPECT_EQ(ascii_lower(""), "");
 }
 
+TEST(Ascii, CaseInsensitiveEquality) {
+  EXPECT_TRUE(ascii_iequals("WWW-Authenticate", "www-authenticate"));
+  EXPECT_TRUE(ascii_iequals("", ""));
+  EXPECT_FALSE(ascii_iequals("Bearer", "Bearer "));
+  EXPECT_FALSE(ascii_iequals("a", "b"));
+  // Only ASCII letters fold: bytes above 0x7f compare exactly.
+  EXPECT_FALSE(ascii_iequals("\xc3\x89", "\xc3\xa9"));
+}
+
 TEST(Ascii, Trim) {
   EXPECT_EQ(trim_ascii_space(" \t value \r\n"), "value");
   EXPECT_EQ(trim_ascii_space("a b"), "a b");
