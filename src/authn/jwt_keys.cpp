@@ -1,5 +1,6 @@
-// JWKS loading: JSON members → OpenSSL 3 public keys built from parameters (OSSL_PARAM_BLD +
-// EVP_PKEY_fromdata), with the checks that make a key safe to verify with (size, curve point).
+// JWKS loading: JSON members → OpenSSL 3 public keys (RSA from parameters with OSSL_PARAM_BLD +
+// EVP_PKEY_fromdata, EC as a SubjectPublicKeyInfo), with the checks that make a key safe to
+// verify with (size, curve point).
 #include "authn/jwt_keys.h"
 
 #include <openssl/bn.h>
@@ -7,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <utility>
@@ -77,6 +79,28 @@ EVP_PKEY* from_params(const char* type, OSSL_PARAM_BLD* bld) {
   return pkey;
 }
 
+// An EC public key through its SubjectPublicKeyInfo, the way a certificate's key is decoded: this
+// works with OpenSSL's providers and with the built-in EC method the gateway installs for
+// handshakes (pki/ec_key_methods.h), which has no EVP_PKEY_fromdata.
+EVP_PKEY* ec_public_key(int curve_nid, const std::string& point) {
+  std::unique_ptr<X509_PUBKEY, decltype(&X509_PUBKEY_free)> spki(X509_PUBKEY_new(),
+                                                                 X509_PUBKEY_free);
+  auto* bits = static_cast<unsigned char*>(OPENSSL_memdup(point.data(), point.size()));
+  if (!spki || bits == nullptr ||
+      X509_PUBKEY_set0_param(spki.get(), OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+                             OBJ_nid2obj(curve_nid), bits, static_cast<int>(point.size())) != 1) {
+    OPENSSL_free(bits);
+    return nullptr;
+  }
+  unsigned char* der = nullptr;
+  const int der_len = i2d_X509_PUBKEY(spki.get(), &der);
+  if (der_len <= 0) return nullptr;
+  const unsigned char* p = der;
+  EVP_PKEY* pkey = d2i_PUBKEY(nullptr, &p, der_len);
+  OPENSSL_free(der);
+  return pkey;
+}
+
 core::Result<void> load_rsa(const json& jwk, Jwk& key) {
   auto n = member_bytes(jwk, "n");
   if (!n) return std::unexpected(n.error());
@@ -113,16 +137,16 @@ core::Result<void> load_ec(const json& jwk, Jwk& key) {
   if (crv == jwk.end()) return core::fail("EC key without \"crv\"");
   if (!crv->is_string()) return core::fail("\"crv\" is not a string");
   key.curve = crv->get<std::string>();
-  const char* group = nullptr;
+  int group = NID_undef;
   std::size_t size = 0;
   if (key.curve == "P-256") {
-    group = "prime256v1";
+    group = NID_X9_62_prime256v1;
     size = 32;
   } else if (key.curve == "P-384") {
-    group = "secp384r1";
+    group = NID_secp384r1;
     size = 48;
   } else if (key.curve == "P-521") {
-    group = "secp521r1";
+    group = NID_secp521r1;
     size = 66;
   } else {
     return core::fail(
@@ -138,15 +162,8 @@ core::Result<void> load_ec(const json& jwk, Jwk& key) {
                                   key.curve, size, x->size(), y->size()));
   }
   key.bits = static_cast<int>(key.curve == "P-521" ? 521 : size * 8);
-  std::string point = "\x04" + *x + *y;  // uncompressed SEC1 point
-  ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) != 1) {
-    return core::fail("out of memory");
-  }
-  EVP_PKEY* raw = from_params("EC", bld.get());
+  const std::string point = "\x04" + *x + *y;  // uncompressed SEC1 point
+  EVP_PKEY* raw = ec_public_key(group, point);
   if (raw == nullptr) {
     ERR_clear_error();
     return core::fail(fmt::format("the {} point (x, y) is not on the curve", key.curve));

@@ -89,12 +89,16 @@ core::Result<std::shared_ptr<EVP_PKEY>> generate_rsa_key(int bits) {
 }
 
 core::Result<std::shared_ptr<EVP_PKEY>> generate_ec_key(std::string_view curve) {
-  // OpenSSL accepts the NIST names ("P-256") as group names.
-  if (curve != "P-256" && curve != "P-384" && curve != "P-521") {
+  // The OpenSSL short names: the built-in EC method (pki/ec_key_methods.h) knows the curves by
+  // these only, the providers by both.
+  const char* group = curve == "P-256"   ? SN_X9_62_prime256v1
+                      : curve == "P-384" ? SN_secp384r1
+                      : curve == "P-521" ? SN_secp521r1
+                                         : nullptr;
+  if (group == nullptr) {
     return core::fail(fmt::format("unsupported EC curve \"{}\" (P-256, P-384, P-521)", curve));
   }
-  const std::string group(curve);
-  return generated(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group.c_str()), group);
+  return generated(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group), std::string(curve));
 }
 
 core::Result<std::shared_ptr<EVP_PKEY>> generate_ed25519_key() {
@@ -153,15 +157,21 @@ core::Result<json> public_jwk(EVP_PKEY* key, std::string_view kid, std::string_v
                       : g == "secp521r1" ? "P-521"
                                          : nullptr;
     if (crv == nullptr) return core::fail(fmt::format("EC curve {} has no JWK name", g));
-    const int size = g == "prime256v1" ? 32 : g == "secp384r1" ? 48 : 66;
-    auto x = bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, size);
-    if (!x) return std::unexpected(x.error());
-    auto y = bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, size);
-    if (!y) return std::unexpected(y.error());
+    const std::size_t size = g == "prime256v1" ? 32 : g == "secp384r1" ? 48 : 66;
+    // The uncompressed point 04 || x || y: readable from provider and built-in EC keys alike
+    // (the built-in ones have no EC_PUB_X/Y parameters).
+    unsigned char* point = nullptr;
+    const std::size_t point_len = EVP_PKEY_get1_encoded_public_key(key, &point);
+    const std::string encoded =
+        point != nullptr ? std::string(reinterpret_cast<const char*>(point), point_len) : "";
+    OPENSSL_free(point);
+    if (encoded.size() != 1 + 2 * size || encoded[0] != '\x04') {
+      return core::fail("the EC public key could not be read as an uncompressed point");
+    }
     jwk["kty"] = "EC";
     jwk["crv"] = crv;
-    jwk["x"] = base64url_encode(*x);
-    jwk["y"] = base64url_encode(*y);
+    jwk["x"] = base64url_encode(std::string_view(encoded).substr(1, size));
+    jwk["y"] = base64url_encode(std::string_view(encoded).substr(1 + size, size));
   } else if (EVP_PKEY_is_a(key, "ED25519")) {
     unsigned char raw[32];
     size_t len = sizeof raw;

@@ -3,10 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <string_view>
 #include <vector>
 
 #include "cli/commands.h"
+#include "pki/ec_key_methods.h"
 
 namespace portcullis::cli {
 
@@ -29,6 +32,13 @@ int main(int argc, char** argv) {
   using namespace portcullis::cli;
   // Writes to a closed stdout pipe (access log) must be an error value, not a signal.
   std::signal(SIGPIPE, SIG_IGN);
+  // Certificates' EC keys through OpenSSL's built-in EC code (pki/ec_key_methods.cpp): the
+  // same maths without a provider decoder chain per key. Failure leaves the provider path.
+  // PORTCULLIS_EC_KEYS=provider keeps OpenSSL's default (docs/mtls.md).
+  const char* ec_keys = std::getenv("PORTCULLIS_EC_KEYS");
+  if (ec_keys == nullptr || std::string_view(ec_keys) != "provider") {
+    portcullis::pki::install_ec_key_methods();
+  }
 
   CLI::App app{
       "Portcullis: an authenticating TLS access gateway whose every denial explains itself"};

@@ -271,7 +271,7 @@ Result<EvpPkeyPtr> generate_key(KeyType type) {
   EvpPkeyPtr key;
   switch (type) {
     case KeyType::EcP256:
-      key.reset(EVP_EC_gen("P-256"));
+      key.reset(EVP_EC_gen(SN_X9_62_prime256v1));  // the name both EC paths know
       break;
     case KeyType::Rsa2048:
       key.reset(EVP_RSA_gen(2048));
