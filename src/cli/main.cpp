@@ -28,6 +28,14 @@ int file_usage_error(const std::string& file, bool json, const std::string& mess
 
 }  // namespace portcullis::cli
 
+namespace {
+#ifdef PORTCULLIS_ALLOCATOR
+constexpr const char* kAllocator = PORTCULLIS_ALLOCATOR;  // src/cli/CMakeLists.txt
+#else
+constexpr const char* kAllocator = "system";
+#endif
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace portcullis::cli;
   // Writes to a closed stdout pipe (access log) must be an error value, not a signal.
@@ -60,7 +68,7 @@ int main(int argc, char** argv) {
   }
   if (version) {
     std::cout << "portcullis " << PORTCULLIS_VERSION << " (" << OpenSSL_version(OPENSSL_VERSION)
-              << ")\n";
+              << "; malloc: " << kAllocator << ")\n";
     return 0;
   }
   for (const auto& command : commands) {
