@@ -27,6 +27,13 @@ using asio::use_awaitable;
 
 constexpr std::chrono::milliseconds kShutdownTimeout{1000};
 
+/// SSL_get_error needs an empty error queue before each SSL call. The queue is almost always
+/// empty already, and peeking is much cheaper than ERR_clear_error's sweep of every slot (which
+/// showed as 6 % of a keep-alive request's user-space instructions).
+void clear_openssl_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 }  // namespace
 
 bool is_ip_literal(const std::string& host) {
@@ -238,7 +245,7 @@ awaitable<int> TlsTransport::drive(Op op, void* data, int size, error_code& ec) 
   bool armed = false;
   int result = 0;
   for (;;) {
-    ERR_clear_error();
+    clear_openssl_errors();
     errno = 0;
     int r = 0;
     switch (op) {
@@ -335,7 +342,7 @@ awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_c
   if (attached_) {
     // Fast path without drive()'s coroutine frame: the data is usually there already (the
     // pipeline waited for readability first).
-    ERR_clear_error();
+    clear_openssl_errors();
     errno = 0;
     const int r = SSL_read(ssl_, buf.data(), size);
     if (r > 0) co_return static_cast<std::size_t>(r);
@@ -375,7 +382,7 @@ awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, er
       at += b.size();
     }
     if (at == 0) co_return;
-    ERR_clear_error();
+    clear_openssl_errors();
     errno = 0;
     const int r = SSL_write(ssl_, scratch.data(), static_cast<int>(at));
     if (r > 0) co_return;

@@ -111,7 +111,7 @@ void UpstreamPool::close_idle() {
   }
 }
 
-asio::awaitable<proxy::DialResult> UpstreamPool::acquire(std::size_t index, bool fresh) {
+asio::awaitable<proxy::DialResult> UpstreamPool::acquire(std::size_t index, proxy::Reuse reuse) {
   auto& up = upstreams_[index];
   const std::size_t count = up.endpoints.size();
   proxy::DialResult last;
@@ -119,10 +119,11 @@ asio::awaitable<proxy::DialResult> UpstreamPool::acquire(std::size_t index, bool
   for (std::size_t tried = 0; tried < count; ++tried) {
     const std::size_t ei = up.next++ % count;
     auto& ep = up.endpoints[ei];
-    while (!fresh && !ep.idle.empty()) {
+    while (reuse != proxy::Reuse::Fresh && !ep.idle.empty()) {
       auto conn = std::move(ep.idle.back());
       ep.idle.pop_back();
-      if (!idle_connection_alive(conn->native_fd())) {
+      // The check costs a recv per request; a caller that can resend skips it (Unchecked).
+      if (reuse == proxy::Reuse::Checked && !idle_connection_alive(conn->native_fd())) {
         conn->transport().close();
         continue;
       }

@@ -24,7 +24,7 @@ class UpstreamPool final : public proxy::UpstreamDialer {
                const std::vector<boost::asio::ssl::context*>& tls);
   ~UpstreamPool() override;
 
-  boost::asio::awaitable<proxy::DialResult> acquire(std::size_t index, bool fresh) override;
+  boost::asio::awaitable<proxy::DialResult> acquire(std::size_t index, proxy::Reuse reuse) override;
   void release(std::unique_ptr<proxy::UpstreamConnection> connection, bool reusable) override;
 
   /// Closes every idle connection (shutdown).

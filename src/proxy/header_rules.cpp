@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 namespace portcullis::proxy {
 namespace {
@@ -13,10 +12,19 @@ constexpr std::array<std::string_view, 9> kHopByHop{
     "connection",        "keep-alive",          "proxy-connection", "te", "trailer", "upgrade",
     "transfer-encoding", "proxy-authorization", "content-length"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+/// `name` lower-cased (ASCII) into `buf`, or into `spill` when longer: these run for every
+/// header of every message, and header names are short.
+std::string_view lower_name(std::string_view name, std::array<char, 64>& buf, std::string& spill) {
+  char* out = buf.data();
+  if (name.size() > buf.size()) {
+    spill.resize(name.size());
+    out = spill.data();
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    out[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return {out, name.size()};
 }
 
 std::string_view trim(std::string_view s) {
@@ -58,13 +66,15 @@ void remove_hop_by_hop(HeaderList& headers) {
     while (!v.empty()) {
       const auto comma = v.find(',');
       const auto token = trim(v.substr(0, comma));
-      if (!token.empty()) named.push_back(lower(token));
+      if (!token.empty()) named.push_back(core::ascii_lower(token));
       if (comma == std::string_view::npos) break;
       v.remove_prefix(comma + 1);
     }
   }
+  std::array<char, 64> buf;
+  std::string spill;
   std::erase_if(headers.fields(), [&](const HeaderList::Field& f) {
-    const auto n = lower(f.first);
+    const auto n = lower_name(f.first, buf, spill);
     return std::find(kHopByHop.begin(), kHopByHop.end(), n) != kHopByHop.end() ||
            std::find(named.begin(), named.end(), n) != named.end();
   });
@@ -72,7 +82,7 @@ void remove_hop_by_hop(HeaderList& headers) {
 
 IdentityHeaderStripper::IdentityHeaderStripper(std::vector<std::string> names) {
   for (auto& n : names) {
-    if (!n.empty()) names_.push_back(lower(n));
+    if (!n.empty()) names_.push_back(core::ascii_lower(n));
   }
   // SECURITY: the default identity header names are stripped even when a route does not use
   // them, so an upstream that trusts them by convention cannot be fooled by a client.
@@ -87,8 +97,10 @@ IdentityHeaderStripper::IdentityHeaderStripper(std::vector<std::string> names) {
 
 std::vector<std::string> IdentityHeaderStripper::strip(HeaderList& headers) const {
   std::vector<std::string> removed;
+  std::array<char, 64> buf;
+  std::string spill;
   std::erase_if(headers.fields(), [&](const HeaderList::Field& f) {
-    const auto n = lower(f.first);
+    const auto n = lower_name(f.first, buf, spill);
     // SECURITY: every X-Client-Cert* variant is the gateway's to assert, configured or not.
     const bool hit =
         n.starts_with("x-client-cert") || std::binary_search(names_.begin(), names_.end(), n);

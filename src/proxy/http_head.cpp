@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace portcullis::proxy {
 
@@ -46,6 +47,13 @@ std::string_view RequestHead::query() const {
 
 namespace {
 
+// Heads are serialized for every request and response: std::to_chars, not a format string.
+void append_decimal(std::string& out, std::uint64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
 void append_fields(std::string& out, const HeaderList& headers, BodyFraming framing,
                    std::uint64_t content_length) {
   for (const auto& [name, value] : headers.fields()) {
@@ -55,7 +63,9 @@ void append_fields(std::string& out, const HeaderList& headers, BodyFraming fram
     out += "\r\n";
   }
   if (framing == BodyFraming::ContentLength) {
-    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
+    out += "Content-Length: ";
+    append_decimal(out, content_length);
+    out += "\r\n";
   } else if (framing == BodyFraming::Chunked) {
     out += "Transfer-Encoding: chunked\r\n";
   }
@@ -78,8 +88,11 @@ std::string serialize_request_head(const RequestHead& head) {
 std::string serialize_response_head(const ResponseHead& head) {
   std::string out;
   out.reserve(256 + head.headers.fields().size() * 48);
-  fmt::format_to(std::back_inserter(out), "HTTP/1.{} {} {}\r\n", head.version == 10 ? 0 : 1,
-                 head.status, head.reason.empty() ? reason_phrase(head.status) : head.reason);
+  out += head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_decimal(out, static_cast<std::uint64_t>(head.status));
+  out += ' ';
+  out += head.reason.empty() ? std::string_view(reason_phrase(head.status)) : head.reason;
+  out += "\r\n";
   append_fields(out, head.headers, head.framing, head.content_length);
   return out;
 }

@@ -241,13 +241,21 @@ class Exchange {
     const std::string out_head = serialize_request_head(out);
 
     // A reused idle connection may have been closed by the upstream meanwhile: retry once on a
-    // fresh one when nothing of the request body had to be consumed yet.
+    // fresh one when nothing of the request body had to be consumed yet. A bodiless GET, HEAD
+    // or OPTIONS takes an idle connection without checking it first (one recv less per
+    // request): if the upstream had closed it, resending cannot repeat any effect.
+    const bool resendable =
+        head.framing == BodyFraming::None &&
+        (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS");
     for (int attempt = 0;; ++attempt) {
       if (upstream_) {
         upstream_->transport().close();
         ctx_.dialer->release(std::move(upstream_), false);
       }
-      auto dial = co_await ctx_.dialer->acquire(route_->upstream_index, attempt > 0);
+      const Reuse reuse = attempt > 0  ? Reuse::Fresh
+                          : resendable ? Reuse::Unchecked
+                                       : Reuse::Checked;
+      auto dial = co_await ctx_.dialer->acquire(route_->upstream_index, reuse);
       if (!dial.connection) {
         record_.upstream = up_config.name + " " + dial.endpoint;
         co_return co_await deny(std::move(dial.denial), !body_complete());

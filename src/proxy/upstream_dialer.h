@@ -42,13 +42,20 @@ struct DialResult {
   std::string endpoint;                            ///< the endpoint tried last
 };
 
+/// How acquire() may use the idle pool.
+enum class Reuse {
+  Checked,    ///< an idle connection, once a recv shows the upstream has not closed or written it
+  Unchecked,  ///< an idle connection as it is: the caller resends on a fresh one if it was closed
+  Fresh,      ///< always a new connection
+};
+
 class UpstreamDialer {
  public:
   virtual ~UpstreamDialer() = default;
   /// A connection to upstream `index` (its position in the runtime's upstream table), from the
-  /// idle pool unless `fresh`; endpoints are chosen round robin and a failing endpoint is
+  /// idle pool as `reuse` allows; endpoints are chosen round robin and a failing endpoint is
   /// skipped for the next one until all were tried.
-  virtual boost::asio::awaitable<DialResult> acquire(std::size_t index, bool fresh) = 0;
+  virtual boost::asio::awaitable<DialResult> acquire(std::size_t index, Reuse reuse) = 0;
   /// Returns a connection after a complete exchange; `reusable` = keep it for the next request.
   virtual void release(std::unique_ptr<UpstreamConnection> connection, bool reusable) = 0;
 };

@@ -3,19 +3,8 @@
 #include "core/ascii.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace portcullis::route {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
-
 std::string_view host_without_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     const auto end = host.find(']');
@@ -44,7 +33,8 @@ bool path_matches(std::string_view prefix, std::string_view path) {
 
 Router::Router(const std::vector<config::RouteConfig>& routes) {
   entries_.reserve(routes.size());
-  for (const auto& r : routes) entries_.push_back({lower(r.match.host), r.match.path_prefix});
+  for (const auto& r : routes)
+    entries_.push_back({core::ascii_lower(r.match.host), r.match.path_prefix});
 }
 
 int Router::match(std::string_view host, std::string_view path) const {

@@ -34,13 +34,13 @@ class UpstreamPoolTest : public ::testing::Test {
     return *rt;
   }
 
-  proxy::DialResult acquire(UpstreamPool& pool, bool fresh = false) {
+  proxy::DialResult acquire(UpstreamPool& pool, proxy::Reuse reuse = proxy::Reuse::Checked) {
     proxy::DialResult out;
     bool done = false;
     asio::co_spawn(
         io_,
         [&]() -> asio::awaitable<void> {
-          out = co_await pool.acquire(0, fresh);
+          out = co_await pool.acquire(0, reuse);
           done = true;
         },
         asio::detached);
@@ -112,6 +112,37 @@ TEST_F(UpstreamPoolTest, SkipsDeadEndpointAndReusesLiveIdleConnection) {
   auto third = acquire(pool);
   ASSERT_TRUE(third.connection) << third.denial.detail;
   EXPECT_FALSE(third.connection->reused());
+  live.close();
+}
+
+TEST_F(UpstreamPoolTest, UncheckedReuseHandsOutTheIdleConnectionAsItIs) {
+  asio::ip::tcp::acceptor live(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  std::vector<asio::ip::tcp::socket> accepted;
+  live.async_accept([&](boost::system::error_code ec, asio::ip::tcp::socket s) {
+    if (!ec) accepted.push_back(std::move(s));
+  });
+  auto rt = runtime({{"127.0.0.1", live.local_endpoint().port(), {}}});
+  UpstreamPool pool(io_, *rt, {nullptr});
+  auto first = acquire(pool);
+  ASSERT_TRUE(first.connection) << first.denial.detail;
+  io_.restart();
+  io_.poll();
+  ASSERT_EQ(accepted.size(), 1u);
+  pool.release(std::move(first.connection), true);
+  accepted[0].close();  // the upstream closes the idle connection
+
+  // Unchecked: no recv first, the caller resends if the connection turns out closed.
+  auto unchecked = acquire(pool, proxy::Reuse::Unchecked);
+  ASSERT_TRUE(unchecked.connection);
+  EXPECT_TRUE(unchecked.connection->reused());
+  pool.release(std::move(unchecked.connection), true);
+  // Checked: the closed connection is dropped and a new one dialled.
+  live.async_accept([&](boost::system::error_code ec, asio::ip::tcp::socket s) {
+    if (!ec) accepted.push_back(std::move(s));
+  });
+  auto checked = acquire(pool, proxy::Reuse::Checked);
+  ASSERT_TRUE(checked.connection) << checked.denial.detail;
+  EXPECT_FALSE(checked.connection->reused());
   live.close();
 }
 

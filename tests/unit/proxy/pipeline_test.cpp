@@ -75,11 +75,11 @@ class ScriptedDialer final : public UpstreamDialer {
   };
   std::deque<Planned> plan;
   std::vector<std::string> sent;
-  std::vector<bool> fresh_flags;
+  std::vector<Reuse> reuses;
   int released_reusable = 0;
 
-  awaitable<DialResult> acquire(std::size_t, bool fresh) override {
-    fresh_flags.push_back(fresh);
+  awaitable<DialResult> acquire(std::size_t, Reuse reuse) override {
+    reuses.push_back(reuse);
     if (plan.empty()) {
       co_return DialResult{nullptr,
                            core::make_denial(core::DenialCode::UpstreamConnectFailed, "refused"),
@@ -210,9 +210,17 @@ TEST_F(PipelineTest, RetriesOnceWhenAReusedConnectionWasClosed) {
   dialer_.plan.push_back({false, kOk});
   const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
   EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK")) << out;
-  ASSERT_EQ(dialer_.fresh_flags.size(), 2u);
-  EXPECT_FALSE(dialer_.fresh_flags[0]);
-  EXPECT_TRUE(dialer_.fresh_flags[1]);
+  // A bodiless GET takes the idle connection unchecked, then resends on a fresh one.
+  EXPECT_EQ(dialer_.reuses, (std::vector<Reuse>{Reuse::Unchecked, Reuse::Fresh}));
+}
+
+TEST_F(PipelineTest, RequestsThatCannotBeResentUseCheckedIdleConnections) {
+  dialer_.plan.push_back({true, kOk});
+  dialer_.plan.push_back({true, kOk});
+  const auto out = serve({"POST /api/ HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+                          "DELETE /api/x HTTP/1.1\r\nHost: h\r\n\r\n"});
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK")) << out;
+  EXPECT_EQ(dialer_.reuses, (std::vector<Reuse>{Reuse::Checked, Reuse::Checked}));
 }
 
 TEST_F(PipelineTest, FreshConnectionClosedIsUpstreamReset) {
@@ -220,7 +228,7 @@ TEST_F(PipelineTest, FreshConnectionClosedIsUpstreamReset) {
   const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
   EXPECT_TRUE(out.starts_with("HTTP/1.1 502 ")) << out;
   EXPECT_NE(out.find("X-Denial-Code: upstream.reset"), std::string::npos);
-  EXPECT_EQ(dialer_.fresh_flags.size(), 1u);
+  EXPECT_EQ(dialer_.reuses.size(), 1u);
 }
 
 TEST_F(PipelineTest, AnswersExpectContinueItselfAndStripsExpect) {
