@@ -461,39 +461,78 @@ def openssl_speed():
 # ---- one round ----------------------------------------------------------------------------------
 
 
+SUMMED = ("seconds", "responses", "handshakes", "reused", "errors", "bad_status", "server_closes",
+          "server_cpu_s")
+
+
+def combine(runs):
+    """One figure from several short runs of the same mode on the same server: counts and CPU
+    summed, rates over the summed time, latency percentiles as the median of the runs'."""
+    out = dict(runs[0])
+    for key in SUMMED:
+        out[key] = sum(r.get(key, 0) for r in runs)
+    secs = out["seconds"] or 1
+    out["rps"] = out["responses"] / secs
+    out["connections_per_s"] = sum(r["connections_per_s"] * r["seconds"] for r in runs) / secs
+    out["reuse_rate"] = out["reused"] / out["handshakes"] if out["handshakes"] else 0.0
+    for key in ("p50_us", "p99_us"):
+        out[key] = statistics.median(r[key] for r in runs)
+    out["slices"] = len(runs)
+    return out
+
+
+def sliced(args, servers, mode, alg, total_s, connections):
+    """`mode` on every server in 1-second turns, the servers rotating turn by turn, `total_s`
+    seconds each. The shared machine has slow spells of tens of seconds (other tenants): with one
+    long run per server, whichever server falls into one looks slower; in turns they all share
+    it."""
+    slices = max(1, round(total_s))
+    runs = {srv.name: [] for srv in servers}
+    for i in range(slices):
+        k = i % len(servers)
+        for srv in servers[k:] + servers[:k]:
+            runs[srv.name].append(loadgen(args, srv.port, mode, alg, server=srv,
+                                          extra=["--connections", str(connections),
+                                                 "--duration", f"{total_s / slices:.2f}",
+                                                 "--warmup", "0.2"]))
+    return {name: combine(r) for name, r in runs.items()}
+
+
 def one_round(args, rnd, up_port, results, facts):
     order = SERVERS[rnd % len(SERVERS):] + SERVERS[:rnd % len(SERVERS)]
     if args.only:
         order = [s for s in order if s in args.only]
     print(f"bench: round {rnd + 1}/{args.rounds}: {' '.join(order)}", flush=True)
     r = results.setdefault(rnd, {})
-    dur = str(args.duration)
-    hsdur = str(args.hs_duration)
     r["upstream"] = loadgen(args, up_port, "keepalive", plain=True,
-                            extra=["--connections", "50", "--duration", dur])
+                            extra=["--connections", "50", "--duration", str(args.duration)])
     for name in order:
-        s = r.setdefault(name, {})
-        srv = Server(name, "ecdsa", args, up_port)
+        r.setdefault(name, {})
+    # Throughput: every server up at once (idle ones cost nothing), measured in turns.
+    for alg in ("ecdsa", "rsa"):
+        servers = []
         try:
-            if name not in facts:
-                facts[name] = probe(args, srv, "ecdsa")
-            s["ka"] = loadgen(args, srv.port, "keepalive", server=srv,
-                              extra=["--connections", "50", "--duration", dur])
-            s["hs_ecdsa"] = loadgen(args, srv.port, "handshake", server=srv,
-                                    extra=["--connections", str(args.hs_connections),
-                                           "--duration", hsdur])
-            s["resume"] = loadgen(args, srv.port, "resume", server=srv,
-                                  extra=["--connections", str(args.hs_connections),
-                                         "--duration", hsdur])
+            for name in order:
+                servers.append(Server(name, alg, args, up_port))
+                if alg == "ecdsa" and name not in facts:
+                    facts[name] = probe(args, servers[-1], "ecdsa")
+            if alg == "ecdsa":
+                for key, mode, total in (("ka", "keepalive", args.duration),
+                                         ("hs_ecdsa", "handshake", args.hs_duration),
+                                         ("resume", "resume", args.hs_duration)):
+                    conns = 50 if mode == "keepalive" else args.hs_connections
+                    for name, run_ in sliced(args, servers, mode, alg, total, conns).items():
+                        r[name][key] = run_
+            else:
+                for name, run_ in sliced(args, servers, "handshake", alg, args.hs_duration,
+                                         args.hs_connections).items():
+                    r[name]["hs_rsa"] = run_
         finally:
-            srv.stop()
-        srv = Server(name, "rsa", args, up_port)
-        try:
-            s["hs_rsa"] = loadgen(args, srv.port, "handshake", "rsa", server=srv,
-                                  extra=["--connections", str(args.hs_connections),
-                                         "--duration", hsdur])
-        finally:
-            srv.stop()
+            for srv in servers:
+                srv.stop()
+    # Memory: a fresh server each, alone.
+    for name in order:
+        s = r[name]
         for count in args.idle:
             srv = Server(name, "ecdsa", args, up_port)
             try:
@@ -671,6 +710,10 @@ def render(args, results, facts, versions, started, elapsed):
     out.append("# Benchmark results: Portcullis, nginx, HAProxy, Caddy (mTLS)\n")
     out.append(f"Generated by `make bench` (bench/run.py) on {started} UTC in {elapsed:.0f} s. "
                f"{len(results)} alternating rounds; each figure is the median of the rounds. "
+               f"Within a round the throughput figures are taken in 1-second turns, the servers "
+               f"rotating turn by turn (a, b, c: {args.duration:g}, {args.hs_duration:g} and "
+               f"{args.hs_duration:g} s each), so that a slow spell of the shared machine falls "
+               f"on every server alike. "
                f"Loopback only; {args.workers} worker(s) per server "
                f"({os.cpu_count()} cores; {args.pin_note}).\n")
     out.append("Every server: TLS 1.3 (client offers TLS_AES_128_GCM_SHA256, X25519 only), "
@@ -751,8 +794,10 @@ def main():
     ap.add_argument("--work", default=None, help="scratch directory (default: BUILD/bench-run)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--duration", type=float, default=5.0, help="seconds per keep-alive run")
-    ap.add_argument("--hs-duration", type=float, default=3.0, help="seconds per handshake run")
+    ap.add_argument("--duration", type=float, default=5.0,
+                    help="keep-alive seconds per server and round (in 1-second turns)")
+    ap.add_argument("--hs-duration", type=float, default=3.0,
+                    help="handshake seconds per server and round (in 1-second turns)")
     ap.add_argument("--hs-connections", type=int, default=50)
     ap.add_argument("--idle", default="1000,10000", help="idle connection counts")
     ap.add_argument("--full-idle-max", type=int, default=1000,

@@ -181,6 +181,19 @@ def test_upstream_closing_idle_pooled_connection_is_transparent(env):
     assert closing.connections == 4
 
 
+def test_post_on_a_closed_idle_pooled_connection_is_checked_first(env):
+    # A request with a body is never resent: the pool checks an idle connection before using
+    # it (MSG_PEEK), so the dead one is skipped and the POST goes out exactly once.
+    closing = env["closing"]
+    before_reqs, before_conns = closing.requests, closing.connections
+    for i in range(3):
+        resp = get(env, f"/closing/post{i}", "-X", "POST", "--data-binary", "abc")
+        assert resp.status == 200, f"request {i}: {resp.status} {resp.text}"
+        time.sleep(0.3)
+    assert closing.requests - before_reqs == 3
+    assert closing.connections - before_conns == 3
+
+
 def test_upstream_hop_by_hop_response_headers_are_removed(env):
     resp = get(env, "/hopresp/x")
     assert resp.status == 200
