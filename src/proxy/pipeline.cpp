@@ -50,12 +50,15 @@ class Exchange {
         listener_(*ctx.listener),
         limits_(listener_.config->limits) {
     start_ = Clock::now();
-    if (rt_.access_log.enabled()) record_.ts = core::rfc3339(std::chrono::system_clock::now());
+    started_at_ = std::chrono::system_clock::now();
     record_.request_id = core::new_request_id();
     record_.listener = listener_.config->name;
-    record_.client_ip = ctx.peer_text;
-    record_.tls_version = ctx.tls.version;
-    if (ctx.client_cert) record_client_cert(record_, *ctx.client_cert);
+    // Fields only the access log shows: not copied for every request when there is none.
+    if (rt_.access_log.enabled()) {
+      record_.client_ip = ctx.peer_text;
+      record_.tls_version = ctx.tls.version;
+      if (ctx.client_cert) record_client_cert(record_, *ctx.client_cert);
+    }
   }
 
   awaitable<Outcome> run() {
@@ -596,7 +599,10 @@ class Exchange {
     auto* counters = route_ ? route_->counters : listener_.unrouted;
     rt_.metrics->count_request(counters, record_.status,
                                std::chrono::duration<double>(elapsed).count());
-    if (record_.code != "ok") remember_denial(*rt_.metrics, record_);
+    // The timestamp is formatted only for a line to write or a denial to remember.
+    const bool denied = record_.code != "ok";
+    if (denied || rt_.access_log.enabled()) record_.ts = core::rfc3339(started_at_);
+    if (denied) remember_denial(*rt_.metrics, record_);
     rt_.access_log.write(record_);
   }
 
@@ -607,6 +613,7 @@ class Exchange {
   const ListenerRuntime& listener_;
   const config::ListenerLimits& limits_;
   Clock::time_point start_;
+  std::chrono::system_clock::time_point started_at_;  ///< the access log's and denials' ts
   AccessRecord record_;
   RequestParser parser_;
   bool head_parsed_ = false;

@@ -128,12 +128,14 @@ def test_troubleshooting_doc_is_generated_from_the_knowledge_base():
 # --request-id: the admin listener's GET /denials/<request-id>
 
 
-@pytest.fixture(scope="module")
-def denying_gateway(module_procs, pki):
+@pytest.fixture(scope="module", params=["stdout", "off"])
+def denying_gateway(request, module_procs, pki):
+    """With and without an access log: a denial is remembered, with its time, either way."""
     from conftest import Echo, Gateway, free_port, listener, route, upstream
     app = Echo(module_procs)
     admin_port = free_port()
     config = {
+        "log": {"access": request.param},
         "admin": {"listen": f"127.0.0.1:{admin_port}"},
         "listeners": [listener("public", free_port(),
                                [route("app", "app", "/", authn=["users"])], pki)],
@@ -153,6 +155,7 @@ def test_request_id_is_explained_from_the_admin_listener(denying_gateway, pki):
     assert raw.status == 200
     assert raw.json()["code"] == "authn.required"
     assert raw.json()["route"] == "app"
+    assert raw.json()["ts"].startswith("20")  # RFC 3339, the request's start
 
     result = explain("--json", "--request-id", request_id, "--admin",
                      f"http://127.0.0.1:{admin_port}")
