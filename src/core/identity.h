@@ -4,7 +4,6 @@
 #pragma once
 
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,18 +24,11 @@ struct Identity {
   std::string user;
   std::vector<std::string> groups;
   std::map<std::string, std::string> claims;
-  /// The client certificate's facts (mtls); null without one. Shared, not copied: every request
-  /// of a connection carries the same certificate.
-  std::shared_ptr<const CertFacts> cert;
+  CertFacts cert;
   /// Headers an external authorization service returned for the upstream (copy_headers).
   std::vector<std::pair<std::string, std::string>> upstream_headers;
 
   bool authenticated() const { return !method.empty(); }
-  /// The certificate facts, or empty ones when there is no certificate.
-  const CertFacts& cert_facts() const {
-    static const CertFacts kNone;
-    return cert ? *cert : kNone;
-  }
 };
 
 }  // namespace portcullis::core

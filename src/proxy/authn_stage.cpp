@@ -21,14 +21,6 @@ core::Denial mtls_denial(const ListenerRuntime& listener, DenialCode code, std::
   return d;
 }
 
-/// The connection's certificate identity (its verdict must be ok), built once per connection.
-const core::Identity& certificate_identity(const ConnectionContext& ctx) {
-  if (!ctx.certificate_identity) {
-    ctx.certificate_identity = identity_from_certificate(*ctx.client_cert, ctx.client_cert_pem);
-  }
-  return *ctx.certificate_identity;
-}
-
 /// The verdict of the listener as an authenticator outcome.
 authn::Outcome mtls_outcome(const ConnectionContext& ctx) {
   const ListenerRuntime& listener = *ctx.listener;
@@ -38,7 +30,7 @@ authn::Outcome mtls_outcome(const ConnectionContext& ctx) {
                                        "no client-certificate verdict on this listener")};
   }
   const pki::Verdict& v = *ctx.client_cert;
-  if (v.ok()) return authn::Authenticated{certificate_identity(ctx)};
+  if (v.ok()) return authn::Authenticated{identity_from_certificate(v, ctx.client_cert_pem)};
   if (v.outcome == pki::Verdict::Outcome::None) return authn::NotPresent{};
   return authn::Rejected{
       mtls_denial(listener, v.code.value_or(DenialCode::MtlsCertInvalid), v.detail())};
@@ -187,7 +179,7 @@ awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const Route
     }
     // A verified certificate is the identity of an anonymous route (facts for rules and logs).
     if (v.ok() && route.authn.empty()) {
-      result.identity = certificate_identity(ctx);
+      result.identity = identity_from_certificate(v, ctx.client_cert_pem);
     }
   }
   if (route.authn.empty()) co_return result;

@@ -70,14 +70,12 @@ core::Identity identity_from_certificate(const pki::Verdict& verdict, std::strin
   id.method = "mtls";
   id.user = common_name(verdict.leaf.subject);
   if (id.user.empty()) id.user = verdict.leaf.subject;
-  auto facts = std::make_shared<core::CertFacts>();
-  facts->subject = verdict.leaf.subject;
-  facts->issuer = verdict.leaf.issuer;
-  facts->serial = verdict.leaf.serial;
-  facts->sha256 = verdict.leaf.sha256;
-  facts->sans = verdict.leaf.sans;
-  facts->pem = std::move(pem);
-  id.cert = std::move(facts);
+  id.cert.subject = verdict.leaf.subject;
+  id.cert.issuer = verdict.leaf.issuer;
+  id.cert.serial = verdict.leaf.serial;
+  id.cert.sha256 = verdict.leaf.sha256;
+  id.cert.sans = verdict.leaf.sans;
+  id.cert.pem = std::move(pem);
   return id;
 }
 
@@ -91,12 +89,11 @@ void add_identity_headers(HeaderList& headers, const config::IdentityHeaders& na
     set(names.groups, join(identity.groups, ","));
   }
   if (identity.method == "mtls") {
-    const core::CertFacts& cert = identity.cert_facts();
-    set(names.subject, cert.subject);
-    set(names.issuer, cert.issuer);
-    set(names.san, join(cert.sans, ","));
-    set(names.fingerprint, cert.sha256);
-    set(names.cert, url_escape(cert.pem));
+    set(names.subject, identity.cert.subject);
+    set(names.issuer, identity.cert.issuer);
+    set(names.san, join(identity.cert.sans, ","));
+    set(names.fingerprint, identity.cert.sha256);
+    set(names.cert, url_escape(identity.cert.pem));
   }
   if (verdict != nullptr) set(names.verify, verdict->ssl_client_verify());
 }

@@ -5,10 +5,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <memory>
-#include <optional>
 #include <string>
 
-#include "core/identity.h"
 #include "core/ip_network.h"
 #include "pki/verdict.h"
 #include "proxy/blocking.h"
@@ -28,9 +26,6 @@ struct ConnectionContext {
   /// The client-certificate verdict (listeners with client_auth only; null otherwise).
   std::shared_ptr<const pki::Verdict> client_cert;
   std::string client_cert_pem;  ///< the presented leaf, when a route sends it upstream
-  /// The identity of a verified client certificate, built on first use and then copied (cheaply:
-  /// the certificate facts are shared) into each request (see certificate_identity()).
-  mutable std::optional<core::Identity> certificate_identity;
   UpstreamDialer* dialer = nullptr;
   BlockingRunner* blocking = nullptr;  ///< for password hashing and credential-file reloads
   const bool* draining = nullptr;      ///< set by the worker on shutdown: finish, then close

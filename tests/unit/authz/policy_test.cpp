@@ -40,13 +40,9 @@ core::Identity service_cert() {
   core::Identity id;
   id.method = "mtls";
   id.user = "svc-billing";
-  id.cert = std::make_shared<core::CertFacts>(
-      core::CertFacts{"CN=svc-billing,O=Example",
-                      "CN=Internal CA,O=Example",
-                      {},
-                      {},
-                      {"DNS:billing.internal", "URI:spiffe://example/billing"},
-                      {}});
+  id.cert.subject = "CN=svc-billing,O=Example";
+  id.cert.issuer = "CN=Internal CA,O=Example";
+  id.cert.sans = {"DNS:billing.internal", "URI:spiffe://example/billing"};
   return id;
 }
 

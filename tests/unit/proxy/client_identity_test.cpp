@@ -25,9 +25,8 @@ TEST(ClientIdentity, UserIsTheCommonName) {
   EXPECT_EQ(identity_from_certificate(success("O=Example,OU=Ops"), "").user, "O=Example,OU=Ops");
   const auto id = identity_from_certificate(success("CN=alice"), "PEM");
   EXPECT_EQ(id.method, "mtls");
-  ASSERT_TRUE(id.cert);
-  EXPECT_EQ(id.cert->issuer, "CN=Issuing CA,O=Example");
-  EXPECT_EQ(id.cert->pem, "PEM");
+  EXPECT_EQ(id.cert.issuer, "CN=Issuing CA,O=Example");
+  EXPECT_EQ(id.cert.pem, "PEM");
 }
 
 TEST(ClientIdentity, HeadersFromConfiguredNamesOnly) {
