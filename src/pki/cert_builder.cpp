@@ -16,6 +16,7 @@
 #include <memory>
 #include <system_error>
 
+#include "core/ascii.h"
 #include "pki/cert_files.h"
 
 namespace portcullis::pki {
@@ -56,13 +57,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,9 +305,11 @@ Result<X509NamePtr> parse_distinguished_name(std::string_view rfc2253) {
         return fail(fmt::format("distinguished name \"{}\": dangling backslash", rfc2253));
       }
       const char next = rfc2253[i + 1];
-      if (i + 2 < rfc2253.size() && hex_value(next) >= 0 && hex_value(rfc2253[i + 2]) >= 0) {
+      if (i + 2 < rfc2253.size() && core::hex_digit_value(next) >= 0 &&
+          core::hex_digit_value(rfc2253[i + 2]) >= 0) {
         (in_value ? value : type)
-            .push_back(static_cast<char>(hex_value(next) * 16 + hex_value(rfc2253[i + 2])));
+            .push_back(static_cast<char>(core::hex_digit_value(next) * 16 +
+                                         core::hex_digit_value(rfc2253[i + 2])));
         i += 2;
       } else {
         (in_value ? value : type).push_back(next);
