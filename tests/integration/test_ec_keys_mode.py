@@ -53,6 +53,17 @@ def test_bad_client_chains_get_the_same_code(env, case, code):
     assert_denial(mtls_curl(env["pki"], env["gw"].url("main", "/x"), case), 400, code)
 
 
+def test_a_shared_key_never_carries_a_verdict_over(env):
+    """The built-in mode shares one decoded key between certificates with the same public key
+    (src/pki/ec_public_keys.cpp). The intact and the tampered leaf have the same key: whichever
+    came first, each keeps its own verdict, however often it comes back."""
+    url = env["gw"].url("main", "/x")
+    for _ in range(3):
+        assert mtls_curl(env["pki"], url, "tampered-twin-intact").status == 200
+        assert_denial(mtls_curl(env["pki"], url, "tampered-signature"), 400,
+                      "mtls.signature_invalid")
+
+
 @pytest.mark.parametrize("name", ["valid-es256", "valid-es384"])
 def test_ec_tokens_are_accepted_and_asserted(env, name):
     resp = curl(env["gw"].url("main", "/jwt/x"), *env["tokens"].bearer(name),

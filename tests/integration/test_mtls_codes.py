@@ -69,7 +69,7 @@ FAILURES = {
                         "as its own certificate"]),
 }
 
-SUCCESSES = ["good-one", "good-two", "no-eku"]
+SUCCESSES = ["good-one", "good-two", "no-eku", "tampered-twin-intact"]
 
 
 def case_file(case: str | None) -> str | None:

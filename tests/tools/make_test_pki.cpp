@@ -345,6 +345,8 @@ int main(int argc, char** argv) {
   w.client_case("tampered-signature", to_tamper, {int_a.cert.get()}, "require",
                 "mtls.signature_invalid", "2B12", "one bit of the leaf's signature flipped",
                 tampered.get());
+  w.client_case("tampered-twin-intact", to_tamper, {int_a.cert.get()}, "require", "ok", "2B12",
+                "the tampered leaf before tampering: same key, intact signature");
 
   // The client presents a trusted root itself (with its key): an anchor vouches for others.
   w.client_case("anchor-as-leaf", partner, {}, "require", "mtls.cert_invalid", "1A02",
