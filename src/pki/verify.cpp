@@ -478,15 +478,18 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
 }
 
 std::string chain_cache_key(const std::vector<X509*>& presented) {
+  // Fetched once: EVP_sha256() is fetched from the provider again on every use (a method-store
+  // lookup under a lock), three times per handshake here.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
-  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) {
+  if (sha256 == nullptr || !md || EVP_DigestInit_ex(md.get(), sha256, nullptr) != 1) {
     ERR_clear_error();
     return {};
   }
   for (X509* cert : presented) {
     unsigned char fp[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (cert == nullptr || X509_digest(cert, EVP_sha256(), fp, &len) != 1) {
+    if (cert == nullptr || X509_digest(cert, sha256, fp, &len) != 1) {
       // SECURITY: never let two different chains share a key because one could not be hashed.
       ERR_clear_error();
       return {};
