@@ -84,7 +84,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
     case Kind::CertSubject:
     case Kind::CertIssuer: {
       const bool subject = rule.kind == Kind::CertSubject;
-      const std::string& value = subject ? id.cert.subject : id.cert.issuer;
+      const std::string& value = subject ? id.certificate().subject : id.certificate().issuer;
       const char* what = subject ? "subject" : "issuer";
       d.allow = !value.empty() && any_glob(rule.values, value);
       d.reason = value.empty() ? std::string("needs a client certificate ") + what + " matching '" +
@@ -97,16 +97,16 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
     }
     case Kind::CertSan: {
       std::string hit;
-      for (const auto& san : id.cert.sans) {
+      for (const auto& san : id.certificate().sans) {
         if (any_glob(rule.values, san)) hit = san;
       }
       d.allow = !hit.empty();
-      d.reason =
-          d.allow
-              ? "certificate SAN " + hit
-              : "needs a certificate SAN matching '" + list_text(rule.values, "' or '") + "'; " +
-                    (id.cert.subject.empty() ? std::string("no client certificate")
-                                             : "the SANs are [" + list_text(id.cert.sans) + "]");
+      d.reason = d.allow ? "certificate SAN " + hit
+                         : "needs a certificate SAN matching '" + list_text(rule.values, "' or '") +
+                               "'; " +
+                               (id.certificate().subject.empty()
+                                    ? std::string("no client certificate")
+                                    : "the SANs are [" + list_text(id.certificate().sans) + "]");
       return d;
     }
     case Kind::Source: {

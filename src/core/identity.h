@@ -4,19 +4,20 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace portcullis::core {
 
-/// Certificate facts of an authenticated client certificate (or of a rejected one, for logs).
-struct CertFacts {
-  std::string subject;
+/// What identifies a client certificate: the facts authz rules and identity headers use.
+/// pki::CertSummary extends it, so an Identity can share the verdict's leaf instead of copying.
+struct CertIdentity {
+  std::string subject;  ///< RFC 2253
   std::string issuer;
-  std::string serial;
-  std::string sha256;
-  std::vector<std::string> sans;
-  std::string pem;
+  std::string serial;             ///< hex, upper case
+  std::string sha256;             ///< hex, lower case, of the DER
+  std::vector<std::string> sans;  ///< "DNS:x", "IP:1.2.3.4", "email:...", "URI:..."
 };
 
 struct Identity {
@@ -24,11 +25,21 @@ struct Identity {
   std::string user;
   std::vector<std::string> groups;
   std::map<std::string, std::string> claims;
-  CertFacts cert;
+  /// The client certificate (mtls): shared with the connection's verdict, never copied per
+  /// request; null without one.
+  std::shared_ptr<const CertIdentity> cert;
+  /// The client certificate as PEM, only when a route sends it upstream (identity_headers.cert).
+  std::string cert_pem;
   /// Headers an external authorization service returned for the upstream (copy_headers).
   std::vector<std::pair<std::string, std::string>> upstream_headers;
 
   bool authenticated() const { return !method.empty(); }
+
+  /// The certificate's facts, or empty facts when there is no certificate.
+  const CertIdentity& certificate() const {
+    static const CertIdentity none;
+    return cert ? *cert : none;
+  }
 };
 
 }  // namespace portcullis::core

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/identity.h"
 #include "core/result.h"
 #include "pki/openssl_ptr.h"
 
@@ -31,15 +32,11 @@ core::Result<EvpPkeyPtr> parse_private_key(std::string_view pem, const std::stri
 /// Whether `key` is the private half of `cert`'s public key.
 bool key_matches_certificate(EVP_PKEY* key, X509* cert);
 
-/// Operator-facing facts of one certificate.
-struct CertSummary {
-  std::string subject;  ///< RFC 2253 order, e.g. "CN=client,O=Example"
-  std::string issuer;
-  std::string serial;      ///< hex, upper case
-  std::string sha256;      ///< hex, lower case, of the DER
+/// Operator-facing facts of one certificate: its identity (subject, e.g. "CN=client,O=Example",
+/// issuer, serial, sha256, SANs) and the rest.
+struct CertSummary : core::CertIdentity {
   std::string not_before;  ///< RFC 3339
   std::string not_after;
-  std::vector<std::string> sans;  ///< "DNS:x", "IP:1.2.3.4", "email:...", "URI:..."
   bool is_ca = false;
   bool self_signed = false;
   std::vector<std::string> extended_key_usage;  ///< "serverAuth", "clientAuth", or dotted OIDs

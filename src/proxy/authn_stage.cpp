@@ -30,7 +30,9 @@ authn::Outcome mtls_outcome(const ConnectionContext& ctx) {
                                        "no client-certificate verdict on this listener")};
   }
   const pki::Verdict& v = *ctx.client_cert;
-  if (v.ok()) return authn::Authenticated{identity_from_certificate(v, ctx.client_cert_pem)};
+  if (v.ok()) {
+    return authn::Authenticated{identity_from_certificate(ctx.client_cert, ctx.client_cert_pem)};
+  }
   if (v.outcome == pki::Verdict::Outcome::None) return authn::NotPresent{};
   return authn::Rejected{
       mtls_denial(listener, v.code.value_or(DenialCode::MtlsCertInvalid), v.detail())};
@@ -179,7 +181,7 @@ awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const Route
     }
     // A verified certificate is the identity of an anonymous route (facts for rules and logs).
     if (v.ok() && route.authn.empty()) {
-      result.identity = identity_from_certificate(v, ctx.client_cert_pem);
+      result.identity = identity_from_certificate(ctx.client_cert, ctx.client_cert_pem);
     }
   }
   if (route.authn.empty()) co_return result;

@@ -65,17 +65,15 @@ void record_client_cert(AccessRecord& record, const pki::Verdict& verdict) {
   record.client_sha256 = verdict.leaf.sha256;
 }
 
-core::Identity identity_from_certificate(const pki::Verdict& verdict, std::string pem) {
+core::Identity identity_from_certificate(const std::shared_ptr<const pki::Verdict>& verdict,
+                                         std::string pem) {
   core::Identity id;
   id.method = "mtls";
-  id.user = common_name(verdict.leaf.subject);
-  if (id.user.empty()) id.user = verdict.leaf.subject;
-  id.cert.subject = verdict.leaf.subject;
-  id.cert.issuer = verdict.leaf.issuer;
-  id.cert.serial = verdict.leaf.serial;
-  id.cert.sha256 = verdict.leaf.sha256;
-  id.cert.sans = verdict.leaf.sans;
-  id.cert.pem = std::move(pem);
+  id.user = common_name(verdict->leaf.subject);
+  if (id.user.empty()) id.user = verdict->leaf.subject;
+  // Aliasing: the Identity keeps the verdict alive and points at its leaf (no copy).
+  id.cert = std::shared_ptr<const core::CertIdentity>(verdict, &verdict->leaf);
+  id.cert_pem = std::move(pem);
   return id;
 }
 
@@ -89,11 +87,12 @@ void add_identity_headers(HeaderList& headers, const config::IdentityHeaders& na
     set(names.groups, join(identity.groups, ","));
   }
   if (identity.method == "mtls") {
-    set(names.subject, identity.cert.subject);
-    set(names.issuer, identity.cert.issuer);
-    set(names.san, join(identity.cert.sans, ","));
-    set(names.fingerprint, identity.cert.sha256);
-    set(names.cert, url_escape(identity.cert.pem));
+    const core::CertIdentity& cert = identity.certificate();
+    set(names.subject, cert.subject);
+    set(names.issuer, cert.issuer);
+    set(names.san, join(cert.sans, ","));
+    set(names.fingerprint, cert.sha256);
+    set(names.cert, url_escape(identity.cert_pem));
   }
   if (verdict != nullptr) set(names.verify, verdict->ssl_client_verify());
 }

@@ -2,6 +2,7 @@
 // access log, the mTLS Identity, and the identity headers sent to the upstream.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,7 +19,9 @@ void record_client_cert(AccessRecord& record, const pki::Verdict& verdict);
 
 /// The Identity of a successful verdict: method "mtls", user = the subject's CN (or the whole
 /// subject when it has none), and the certificate facts authz rules match against.
-core::Identity identity_from_certificate(const pki::Verdict& verdict, std::string pem);
+/// The Identity shares `verdict` (its leaf is the certificate's facts).
+core::Identity identity_from_certificate(const std::shared_ptr<const pki::Verdict>& verdict,
+                                         std::string pem);
 
 /// Sets the route's identity headers (names configured per route) from `identity` and, on
 /// listeners with client_auth, the verdict (`verify` is sent even when no certificate was).

@@ -40,9 +40,11 @@ core::Identity service_cert() {
   core::Identity id;
   id.method = "mtls";
   id.user = "svc-billing";
-  id.cert.subject = "CN=svc-billing,O=Example";
-  id.cert.issuer = "CN=Internal CA,O=Example";
-  id.cert.sans = {"DNS:billing.internal", "URI:spiffe://example/billing"};
+  core::CertIdentity cert;
+  cert.subject = "CN=svc-billing,O=Example";
+  cert.issuer = "CN=Internal CA,O=Example";
+  cert.sans = {"DNS:billing.internal", "URI:spiffe://example/billing"};
+  id.cert = std::make_shared<const core::CertIdentity>(std::move(cert));
   return id;
 }
 

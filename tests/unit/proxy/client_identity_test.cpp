@@ -6,7 +6,7 @@
 namespace portcullis::proxy {
 namespace {
 
-pki::Verdict success(std::string subject) {
+std::shared_ptr<const pki::Verdict> success(std::string subject) {
   pki::Verdict v;
   v.outcome = pki::Verdict::Outcome::Success;
   v.leaf.subject = std::move(subject);
@@ -14,7 +14,7 @@ pki::Verdict success(std::string subject) {
   v.leaf.serial = "0A1B";
   v.leaf.sha256 = std::string(64, 'a');
   v.leaf.sans = {"DNS:svc.example", "email:svc@example.com"};
-  return v;
+  return std::make_shared<const pki::Verdict>(std::move(v));
 }
 
 TEST(ClientIdentity, UserIsTheCommonName) {
@@ -25,8 +25,20 @@ TEST(ClientIdentity, UserIsTheCommonName) {
   EXPECT_EQ(identity_from_certificate(success("O=Example,OU=Ops"), "").user, "O=Example,OU=Ops");
   const auto id = identity_from_certificate(success("CN=alice"), "PEM");
   EXPECT_EQ(id.method, "mtls");
-  EXPECT_EQ(id.cert.issuer, "CN=Issuing CA,O=Example");
-  EXPECT_EQ(id.cert.pem, "PEM");
+  EXPECT_EQ(id.certificate().issuer, "CN=Issuing CA,O=Example");
+  EXPECT_EQ(id.cert_pem, "PEM");
+}
+
+TEST(ClientIdentity, SharesTheVerdictsLeafInsteadOfCopyingIt) {
+  auto verdict = success("CN=alice");
+  const auto id = identity_from_certificate(verdict, "");
+  EXPECT_EQ(id.cert.get(), &verdict->leaf);
+  // The identity keeps the verdict alive on its own.
+  const pki::Verdict* const held = verdict.get();
+  verdict.reset();
+  EXPECT_EQ(id.cert.get(), &held->leaf);
+  EXPECT_EQ(id.certificate().serial, "0A1B");
+  EXPECT_TRUE(core::Identity{}.certificate().subject.empty());  // no certificate: empty facts
 }
 
 TEST(ClientIdentity, HeadersFromConfiguredNamesOnly) {
@@ -40,7 +52,7 @@ TEST(ClientIdentity, HeadersFromConfiguredNamesOnly) {
   const auto id = identity_from_certificate(verdict, "-----BEGIN CERTIFICATE-----\nAB+/=\n");
   HeaderList h;
   h.add("X-Client-Subject", "CN=forged");  // replaced, never kept beside ours
-  add_identity_headers(h, names, id, &verdict);
+  add_identity_headers(h, names, id, verdict.get());
   EXPECT_EQ(h.count("x-client-subject"), 1u);
   EXPECT_EQ(h.get("x-client-subject"), "CN=alice,O=Example");
   EXPECT_EQ(h.get("x-auth-user"), "alice");
@@ -55,7 +67,7 @@ TEST(ClientIdentity, ControlCharactersInCertificateFieldsCannotSplitHeaders) {
   names.subject = "X-Client-Subject";
   const auto verdict = success("CN=evil\r\nX-Injected: 1");
   HeaderList h;
-  add_identity_headers(h, names, identity_from_certificate(verdict, ""), &verdict);
+  add_identity_headers(h, names, identity_from_certificate(verdict, ""), verdict.get());
   EXPECT_EQ(h.get("x-client-subject"), "CN=evil%0D%0AX-Injected: 1");
 }
 
@@ -75,7 +87,7 @@ TEST(ClientIdentity, FailedVerdictSendsOnlyTheVerifyResult) {
 
 TEST(ClientIdentity, AccessLogFieldsOnSuccessAndFailure) {
   AccessRecord r;
-  record_client_cert(r, success("CN=alice"));
+  record_client_cert(r, *success("CN=alice"));
   EXPECT_EQ(r.ssl_client_verify, "SUCCESS");
   EXPECT_EQ(r.client_subject, "CN=alice");
   EXPECT_EQ(r.client_serial, "0A1B");
