@@ -45,14 +45,21 @@ bool is_ip_literal(const std::string& host) {
 Deadline::Deadline(const asio::any_io_executor& ex) : timer_(ex) {}
 
 void Deadline::expires_after(std::chrono::milliseconds timeout) {
-  at_ = std::chrono::steady_clock::now() + timeout;
+  timeout_ = timeout;
   armed_ = true;
+  at_known_ = in_operation_;  // an operation already waiting: the new deadline counts from now
+  if (at_known_) at_ = std::chrono::steady_clock::now() + timeout;
 }
 
 bool Deadline::arm(asio::ip::tcp::socket& socket) {
   fired_ = false;
   if (!armed_) return true;
-  if (std::chrono::steady_clock::now() >= at_) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!at_known_) {
+    at_ = now + timeout_;
+    at_known_ = true;
+  }
+  if (now >= at_) {
     fired_ = true;
     return false;
   }

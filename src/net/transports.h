@@ -23,6 +23,11 @@ namespace beast = boost::beast;
 
 /// A deadline for the operations of one socket. When it passes, the pending operation is
 /// cancelled (not the socket closed) and reported as boost::beast::error::timeout.
+///
+/// The clock starts when an operation first has to wait after expires_after() (arm()), not at
+/// the call itself: operations that complete at once (most writes, reads of data already
+/// there) never read the clock. The two moments are the same for the gateway's purposes: no
+/// operation waits between them.
 class Deadline {
  public:
   explicit Deadline(const asio::any_io_executor& ex);
@@ -38,7 +43,9 @@ class Deadline {
   void start_wait();
 
   asio::steady_timer timer_;
-  std::chrono::steady_clock::time_point at_{};
+  std::chrono::milliseconds timeout_{};
+  std::chrono::steady_clock::time_point at_{};  ///< valid when at_known_
+  bool at_known_ = false;
   std::chrono::steady_clock::time_point wait_until_{};  ///< when the pending wait fires
   asio::ip::tcp::socket* socket_ = nullptr;             ///< of the operation in progress
   bool armed_ = false;

@@ -29,6 +29,7 @@ class HeaderList {
   const std::vector<Field>& fields() const { return fields_; }
   std::vector<Field>& fields() { return fields_; }
   void clear() { fields_.clear(); }
+  void reserve(std::size_t n) { fields_.reserve(n); }
 
  private:
   std::vector<Field> fields_;

@@ -216,15 +216,16 @@ class Exchange {
     const auto& up_config = *rt_.upstreams[route_->upstream_index];
     record_.upstream = up_config.name;
 
-    RequestHead out;
-    out.method = head.method;
-    out.target = head.target;
-    out.headers = head.headers;
+    // The upstream's head is the client's, edited in place rather than copied: what a later
+    // denial reads from the request (Accept, the method, keep-alive) is never edited.
+    RequestHead& out = head;
     const bool expect_continue = expects_continue(out.headers);
+    // Copied before the header list changes under the view.
+    const std::string host(out.headers.get("host").value_or(""));
+    out.headers.reserve(out.headers.fields().size() + 8);  // the gateway's own fields
     remove_hop_by_hop(out.headers);
     out.headers.remove("expect");
-    add_forwarded_headers(out.headers, ctx_.peer_text, listener_.tls,
-                          head.headers.get("host").value_or(""));
+    add_forwarded_headers(out.headers, ctx_.peer_text, listener_.tls, host);
     out.headers.set("X-Request-Id", record_.request_id);
     add_identity_headers(out.headers, route_->config->identity_headers, identity_,
                          ctx_.client_cert.get());
@@ -239,8 +240,6 @@ class Exchange {
     // What an external authorization service asserted (copy_headers; client copies were
     // stripped with the identity headers).
     for (const auto& [name, value] : identity_.upstream_headers) out.headers.add(name, value);
-    out.framing = head.framing;
-    out.content_length = head.content_length;
     const std::string out_head = serialize_request_head(out);
 
     // A reused idle connection may have been closed by the upstream meanwhile: retry once on a
@@ -445,7 +444,7 @@ class Exchange {
     ResponseHead out;
     out.status = in.status;
     out.reason = in.reason;
-    out.headers = in.headers;
+    out.headers = std::move(in.headers);  // nothing reads the upstream's fields after this
     remove_hop_by_hop(out.headers);
     if (!out.headers.get("x-request-id")) out.headers.add("X-Request-Id", record_.request_id);
 
