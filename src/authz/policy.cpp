@@ -28,12 +28,15 @@ bool any_glob(const std::vector<std::string>& patterns, std::string_view text) {
                      [&](const std::string& p) { return glob_match(p, text); });
 }
 
-Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
+Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f, Detail detail) {
   const auto& id = f.identity;
-  Decision d{false, rule.origin.path, {}};
+  Decision d;  // the rule's path is added by evaluate_rule
+  // Without the reasons of allows, an allowed leaf is decided before any text is built.
+  const bool quiet = detail == Detail::DenialsOnly;
   switch (rule.kind) {
     case Kind::Authenticated:
       d.allow = id.authenticated() == rule.authenticated;
+      if (quiet && d.allow) return d;
       d.reason =
           rule.authenticated
               ? (id.authenticated() ? "authenticated as " + id.user
@@ -45,6 +48,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
     case Kind::User:
       d.allow = id.authenticated() &&
                 std::find(rule.values.begin(), rule.values.end(), id.user) != rule.values.end();
+      if (quiet && d.allow) return d;
       d.reason = d.allow ? "user " + id.user
                          : "needs user " + list_text(rule.values, " or ") + "; " +
                                (id.authenticated() ? "the user is " + id.user : who(id));
@@ -55,6 +59,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
         if (std::find(rule.values.begin(), rule.values.end(), g) != rule.values.end()) hit = g;
       }
       d.allow = id.authenticated() && !hit.empty();
+      if (quiet && d.allow) return d;
       d.reason =
           d.allow ? "group " + hit
                   : "needs group " + list_text(rule.values, " or ") + "; " +
@@ -78,6 +83,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
           return d;
         }
       }
+      if (quiet && d.allow) return d;
       d.reason = d.allow ? "claims match" : "needs claims; " + who(id);
       return d;
     }
@@ -87,6 +93,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
       const std::string& value = subject ? id.certificate().subject : id.certificate().issuer;
       const char* what = subject ? "subject" : "issuer";
       d.allow = !value.empty() && any_glob(rule.values, value);
+      if (quiet && d.allow) return d;
       d.reason = value.empty() ? std::string("needs a client certificate ") + what + " matching '" +
                                      list_text(rule.values, "' or '") + "'; no client certificate"
                  : d.allow ? std::string("certificate ") + what + " '" + value + "'"
@@ -101,6 +108,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
         if (any_glob(rule.values, san)) hit = san;
       }
       d.allow = !hit.empty();
+      if (quiet && d.allow) return d;
       d.reason = d.allow ? "certificate SAN " + hit
                          : "needs a certificate SAN matching '" + list_text(rule.values, "' or '") +
                                "'; " +
@@ -112,6 +120,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
     case Kind::Source: {
       d.allow = std::any_of(rule.networks.begin(), rule.networks.end(),
                             [&](const core::IpNetwork& n) { return n.contains(f.source); });
+      if (quiet && d.allow) return d;
       d.reason =
           (d.allow ? "source "
                    : "needs a source in [" + list_text(rule.network_texts) + "]; the client is ") +
@@ -120,6 +129,7 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
     }
     case Kind::Method:
       d.allow = std::find(rule.values.begin(), rule.values.end(), f.method) != rule.values.end();
+      if (quiet && d.allow) return d;
       d.reason = d.allow ? "method " + std::string(f.method)
                          : "needs method " + list_text(rule.values, " or ") + "; the method is " +
                                std::string(f.method);
@@ -131,12 +141,16 @@ Decision leaf(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
   return d;
 }
 
-Decision evaluate_rule(const config::AuthzRuleConfig& rule, const RequestFacts& f) {
-  if (rule.kind != Kind::Any && rule.kind != Kind::All) return leaf(rule, f);
+Decision evaluate_rule(const config::AuthzRuleConfig& rule, const RequestFacts& f, Detail detail) {
+  if (rule.kind != Kind::Any && rule.kind != Kind::All) {
+    Decision d = leaf(rule, f, detail);
+    if (!d.allow || detail == Detail::Full) d.rule = rule.origin.path;
+    return d;
+  }
   if (rule.kind == Kind::Any) {
     std::vector<std::string> why;
     for (const auto& child : rule.children) {
-      auto d = evaluate_rule(child, f);
+      auto d = evaluate_rule(child, f, detail);
       if (d.allow) return d;  // the first rule that allows decides
       why.push_back(std::move(d.reason));
     }
@@ -144,11 +158,13 @@ Decision evaluate_rule(const config::AuthzRuleConfig& rule, const RequestFacts& 
   }
   std::string passed;
   for (const auto& child : rule.children) {
-    auto d = evaluate_rule(child, f);
+    auto d = evaluate_rule(child, f, detail);
     if (!d.allow) return d;  // the first rule that fails decides
+    if (detail == Detail::DenialsOnly) continue;
     if (!passed.empty()) passed += ", ";
     passed += d.reason;
   }
+  if (detail == Detail::DenialsOnly) return Decision{true, {}, {}};
   return Decision{true, rule.origin.path, passed};
 }
 
@@ -175,9 +191,9 @@ Policy Policy::compile(const std::optional<config::AuthzRuleConfig>& rules,
   return p;
 }
 
-Decision Policy::evaluate(const RequestFacts& facts) const {
+Decision Policy::evaluate(const RequestFacts& facts, Detail detail) const {
   if (!root_) return Decision{true, default_rule_, "anonymous route without rules"};
-  return evaluate_rule(root_->rule, facts);
+  return evaluate_rule(root_->rule, facts, detail);
 }
 
 }  // namespace portcullis::authz

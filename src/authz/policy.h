@@ -22,6 +22,11 @@ struct RequestFacts {
   std::string_view method;
 };
 
+/// How much of a decision to spell out: everything (explain, tests), or only what a denial
+/// needs (the gateway per request: an allow then carries neither its rule nor a reason, and
+/// costs no string building).
+enum class Detail { Full, DenialsOnly };
+
 struct Decision {
   bool allow = false;
   std::string rule;    ///< YAML path of the deciding rule ("listeners[0].routes[1].authz.any[0]")
@@ -36,7 +41,7 @@ class Policy {
   static Policy compile(const std::optional<config::AuthzRuleConfig>& rules,
                         bool authenticated_route, const config::Origin& route_origin);
 
-  Decision evaluate(const RequestFacts& facts) const;
+  Decision evaluate(const RequestFacts& facts, Detail detail = Detail::Full) const;
 
  private:
   struct Node;

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace portcullis::proxy {
 namespace {
 
@@ -11,6 +13,12 @@ std::string common_name(std::string_view subject) {
   std::size_t pos = 0;
   while (pos < subject.size()) {
     if (subject.substr(pos, 3) == "CN=") {
+      // Usually nothing is escaped: the value runs to the next comma, copied at once.
+      const std::string_view rest = subject.substr(pos + 3);
+      const std::size_t stop = rest.find_first_of(",\\");
+      if (stop == std::string_view::npos || rest[stop] == ',') {
+        return std::string(rest.substr(0, stop));
+      }
       std::string out;
       for (std::size_t i = pos + 3; i < subject.size(); ++i) {
         if (subject[i] == '\\' && i + 1 < subject.size()) {
@@ -42,12 +50,16 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 /// Header values must not carry CR/LF or other controls (a crafted subject could split the
 /// request otherwise); they are percent-encoded.
 std::string header_safe(std::string_view value) {
+  const auto control = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  };
+  if (std::none_of(value.begin(), value.end(), control)) return std::string(value);
   std::string out;
   out.reserve(value.size());
   for (const char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      fmt::format_to(std::back_inserter(out), "%{:02X}", u);
+    if (control(c)) {
+      fmt::format_to(std::back_inserter(out), "%{:02X}", static_cast<unsigned char>(c));
     } else {
       out += c;
     }

@@ -127,7 +127,8 @@ class Exchange {
     record_.user = identity_.user;
 
     // authz
-    const auto decision = route_->policy.evaluate({identity_, ctx_.peer, head.method});
+    const auto decision =
+        route_->policy.evaluate({identity_, ctx_.peer, head.method}, authz::Detail::DenialsOnly);
     if (!decision.allow) {
       co_return co_await deny(core::make_denial(DenialCode::AuthzDenied,
                                                 "route \"" + route_->config->name + "\": rule " +

@@ -51,8 +51,21 @@ core::Identity service_cert() {
 const config::Origin kRoute{"listeners[0].routes[0]", 9};
 const core::IpAddress kLocal = *core::IpAddress::parse("10.1.2.3");
 
+/// The full decision; every call also checks that the gateway's per-request evaluation
+/// (Detail::DenialsOnly) decides the same and, on a denial, says the same.
 Decision run(const Rule& rule, const core::Identity& id, std::string_view method = "GET") {
-  return Policy::compile(rule, true, kRoute).evaluate({id, kLocal, method});
+  const Policy policy = Policy::compile(rule, true, kRoute);
+  const Decision full = policy.evaluate({id, kLocal, method});
+  const Decision quick = policy.evaluate({id, kLocal, method}, Detail::DenialsOnly);
+  EXPECT_EQ(quick.allow, full.allow);
+  if (full.allow) {
+    EXPECT_EQ(quick.rule, "");
+    EXPECT_EQ(quick.reason, "");
+  } else {
+    EXPECT_EQ(quick.rule, full.rule);
+    EXPECT_EQ(quick.reason, full.reason);
+  }
+  return full;
 }
 
 TEST(Glob, Patterns) {
