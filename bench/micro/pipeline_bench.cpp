@@ -5,6 +5,7 @@
 
 #include <openssl/x509_vfy.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -153,10 +154,10 @@ void BM_VerdictMapping(benchmark::State& state) {
 BENCHMARK(BM_VerdictMapping);
 
 void BM_VerdictToRecordAndIdentity(benchmark::State& state) {
-  const auto v = success_verdict();
+  const auto v = std::make_shared<const pki::Verdict>(success_verdict());
   for (auto _ : state) {
     proxy::AccessRecord r;
-    proxy::record_client_cert(r, v);
+    proxy::record_client_cert(r, *v);
     auto id = proxy::identity_from_certificate(v, std::string());
     benchmark::DoNotOptimize(r.ssl_client_verify.data());
     benchmark::DoNotOptimize(id.user.data());
