@@ -13,7 +13,8 @@ namespace portcullis::core {
 /// What identifies a client certificate: the facts authz rules and identity headers use.
 /// pki::CertSummary extends it, so an Identity can share the verdict's leaf instead of copying.
 struct CertIdentity {
-  std::string subject;  ///< RFC 2253
+  std::string subject;      ///< RFC 2253
+  std::string common_name;  ///< the subject's first CN, unescaped; "" without one
   std::string issuer;
   std::string serial;             ///< hex, upper case
   std::string sha256;             ///< hex, lower case, of the DER

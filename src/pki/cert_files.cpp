@@ -3,6 +3,7 @@
 // OpenSSL then decodes one block at a time.
 #include "pki/cert_files.h"
 
+#include "core/distinguished_name.h"
 #include "pki/pem_text.h"
 
 #include <arpa/inet.h>
@@ -529,6 +530,7 @@ CertSummary summarize(X509* cert) {
   ERR_set_mark();
 
   s.subject = name_to_string(X509_get_subject_name(cert));
+  s.common_name = core::first_common_name(s.subject);
   s.issuer = name_to_string(X509_get_issuer_name(cert));
 
   if (std::unique_ptr<BIGNUM, BnFree> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));

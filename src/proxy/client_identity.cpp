@@ -8,36 +8,6 @@
 namespace portcullis::proxy {
 namespace {
 
-/// The value of the first CN=... in an RFC 2253 subject ("" when none).
-std::string common_name(std::string_view subject) {
-  std::size_t pos = 0;
-  while (pos < subject.size()) {
-    if (subject.substr(pos, 3) == "CN=") {
-      // Usually nothing is escaped: the value runs to the next comma, copied at once.
-      const std::string_view rest = subject.substr(pos + 3);
-      const std::size_t stop = rest.find_first_of(",\\");
-      if (stop == std::string_view::npos || rest[stop] == ',') {
-        return std::string(rest.substr(0, stop));
-      }
-      std::string out;
-      for (std::size_t i = pos + 3; i < subject.size(); ++i) {
-        if (subject[i] == '\\' && i + 1 < subject.size()) {
-          out += subject[++i];
-        } else if (subject[i] == ',') {
-          break;
-        } else {
-          out += subject[i];
-        }
-      }
-      return out;
-    }
-    // Skip to the next RDN, honouring escaped commas.
-    while (pos < subject.size() && subject[pos] != ',') pos += subject[pos] == '\\' ? 2 : 1;
-    ++pos;
-  }
-  return {};
-}
-
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
   for (const auto& item : items) {
@@ -81,8 +51,8 @@ core::Identity identity_from_certificate(const std::shared_ptr<const pki::Verdic
                                          std::string pem) {
   core::Identity id;
   id.method = "mtls";
-  id.user = common_name(verdict->leaf.subject);
-  if (id.user.empty()) id.user = verdict->leaf.subject;
+  const pki::CertSummary& leaf = verdict->leaf;
+  id.user = leaf.common_name.empty() ? leaf.subject : leaf.common_name;
   // Aliasing: the Identity keeps the verdict alive and points at its leaf (no copy).
   id.cert = std::shared_ptr<const core::CertIdentity>(verdict, &verdict->leaf);
   id.cert_pem = std::move(pem);

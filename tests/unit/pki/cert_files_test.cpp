@@ -350,6 +350,7 @@ TEST_F(CertFilesTest, KeyMatchesCertificate) {
 TEST_F(CertFilesTest, SummaryFields) {
   const CertSummary s = summarize(leaf_.cert.get());
   EXPECT_EQ(s.subject, "CN=leaf.example,O=Example");
+  EXPECT_EQ(s.common_name, "leaf.example");
   EXPECT_EQ(s.issuer, "CN=Files Test CA,O=Example");
   EXPECT_TRUE(std::regex_match(s.sha256, std::regex("[0-9a-f]{64}"))) << s.sha256;
   EXPECT_TRUE(std::regex_match(s.serial, std::regex("[0-9A-F]{32}"))) << s.serial;

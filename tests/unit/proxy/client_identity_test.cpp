@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/distinguished_name.h"
+
 namespace portcullis::proxy {
 namespace {
 
@@ -10,6 +12,7 @@ std::shared_ptr<const pki::Verdict> success(std::string subject) {
   pki::Verdict v;
   v.outcome = pki::Verdict::Outcome::Success;
   v.leaf.subject = std::move(subject);
+  v.leaf.common_name = core::first_common_name(v.leaf.subject);  // as pki::summarize does
   v.leaf.issuer = "CN=Issuing CA,O=Example";
   v.leaf.serial = "0A1B";
   v.leaf.sha256 = std::string(64, 'a');
