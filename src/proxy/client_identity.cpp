@@ -61,22 +61,25 @@ core::Identity identity_from_certificate(const std::shared_ptr<const pki::Verdic
 
 void add_identity_headers(HeaderList& headers, const config::IdentityHeaders& names,
                           const core::Identity& identity, const pki::Verdict* verdict) {
-  auto set = [&](const std::string& name, std::string value) {
-    if (!name.empty() && !value.empty()) headers.set(name, header_safe(value));
+  // A value is only computed for a header the route names (most name one or two).
+  auto set = [&](const std::string& name, auto&& value_of) {
+    if (name.empty()) return;
+    const std::string value = value_of();
+    if (!value.empty()) headers.set(name, header_safe(value));
   };
   if (identity.authenticated()) {
-    set(names.user, identity.user);
-    set(names.groups, join(identity.groups, ","));
+    set(names.user, [&] { return identity.user; });
+    set(names.groups, [&] { return join(identity.groups, ","); });
   }
   if (identity.method == "mtls") {
     const core::CertIdentity& cert = identity.certificate();
-    set(names.subject, cert.subject);
-    set(names.issuer, cert.issuer);
-    set(names.san, join(cert.sans, ","));
-    set(names.fingerprint, cert.sha256);
-    set(names.cert, url_escape(identity.cert_pem));
+    set(names.subject, [&] { return cert.subject; });
+    set(names.issuer, [&] { return cert.issuer; });
+    set(names.san, [&] { return join(cert.sans, ","); });
+    set(names.fingerprint, [&] { return cert.sha256; });
+    set(names.cert, [&] { return url_escape(identity.cert_pem); });
   }
-  if (verdict != nullptr) set(names.verify, verdict->ssl_client_verify());
+  if (verdict != nullptr) set(names.verify, [&] { return verdict->ssl_client_verify(); });
 }
 
 std::string url_escape(std::string_view text) {

@@ -260,11 +260,11 @@ class Exchange {
                                        : Reuse::Checked;
       auto dial = co_await ctx_.dialer->acquire(route_->upstream_index, reuse);
       if (!dial.connection) {
-        record_.upstream = up_config.name + " " + dial.endpoint;
+        record_.upstream.assign(up_config.name).append(" ").append(dial.endpoint);
         co_return co_await deny(std::move(dial.denial), !body_complete());
       }
       upstream_ = std::move(dial.connection);
-      record_.upstream = up_config.name + " " + upstream_->endpoint();
+      record_.upstream.assign(up_config.name).append(" ").append(upstream_->endpoint());
       if (expect_continue && !body_complete() && attempt == 0) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         const std::array<asio::const_buffer, 1> bufs{asio::buffer(kContinue)};
