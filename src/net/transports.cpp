@@ -343,6 +343,14 @@ proxy::TlsFacts TlsTransport::facts() {
   return {SSL_get_version(ssl), cipher ? cipher : ""};
 }
 
+void TlsTransport::note_read_failure(error_code& ec) {
+  if (!ec || ec == beast::error::timeout || ec == asio::error::operation_aborted) return;
+  // The peer closed (with close_notify or without) or reset the connection.
+  peer_closed_ = true;
+  // A peer that closes without close_notify is, for HTTP framing purposes, a plain close.
+  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+}
+
 awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_code& ec) {
   const int size = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));
   ec = {};
@@ -356,13 +364,12 @@ awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_c
     const int err = SSL_get_error(ssl_, r);
     if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
       ec = ssl_failure(ssl_, r);
-      if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+      note_read_failure(ec);
       co_return 0;
     }
   }
   const int n = co_await drive(Op::Read, buf.data(), size, ec);
-  // A peer that closes without close_notify is, for HTTP framing purposes, a plain close.
-  if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+  note_read_failure(ec);
   co_return ec ? 0 : static_cast<std::size_t>(n);
 }
 
@@ -430,9 +437,16 @@ awaitable<void> TlsTransport::wait_readable(error_code& ec) {
 
 awaitable<void> TlsTransport::shutdown() {
   if (socket().is_open() && attached_ && SSL_is_init_finished(ssl_) == 1) {
-    error_code ec;
-    expires_after(kShutdownTimeout);
-    co_await drive(Op::Shutdown, nullptr, 0, ec);
+    if (peer_closed_) {
+      // No close_notify to a peer that has closed (nginx does the same): it would only draw a
+      // reset, one more send for nothing. Marked as sent all the same: OpenSSL drops the
+      // session of a connection it believes was cut short, and the client could not resume.
+      SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+    } else {
+      error_code ec;
+      expires_after(kShutdownTimeout);
+      co_await drive(Op::Shutdown, nullptr, 0, ec);
+    }
   }
   close();
 }

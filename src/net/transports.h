@@ -124,10 +124,14 @@ class TlsTransport final : public proxy::Transport {
   awaitable<int> drive(Op op, void* data, int size, error_code& ec);
   /// Attaches the socket to the SSL object (once it is open).
   void attach();
+  /// After a failed read: remembers that the peer has closed or reset the connection (not on
+  /// a timeout), and reports a close without close_notify as a plain end of stream.
+  void note_read_failure(error_code& ec);
 
   asio::ip::tcp::socket socket_;
   SSL* ssl_ = nullptr;
   bool attached_ = false;
+  bool peer_closed_ = false;  ///< a read saw the peer's close: shutdown() sends no close_notify
   Deadline deadline_;
 };
 

@@ -4,11 +4,14 @@ A good certificate still yields 200 with its identity; a bad one in request/requ
 denied with the same code; a ticket never carries a verdict to another listener.
 """
 
+import socket
+import ssl
 import urllib.parse
 
 import pytest
 
-from conftest import (Echo, Gateway, free_port, mtls_listener, route, s_client, upstream)
+from conftest import (Echo, Gateway, free_port, mtls_listener, route, s_client, tls_context,
+                      upstream)
 
 IDENTITY = {"user": "X-Auth-User", "subject": "X-Client-Subject", "verify": "X-Client-Verify",
             "cert": "X-Client-Cert", "fingerprint": "X-Client-Sha256"}
@@ -129,3 +132,46 @@ def test_ticket_of_another_listener_carries_no_verdict(env, tmp_path, tls):
     assert not second.reused, second.output
     assert second.http_status == 400, second.output
     assert second.http_header("X-Denial-Code") == "mtls.cert_missing"
+
+
+def client_context(pki):
+    """TLS 1.3 with the good-one certificate; sessions resume only within one context."""
+    ctx = tls_context(pki.server_root)
+    ctx.load_cert_chain(pki.cert("good-one"), pki.key("good-one"))
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def keep_alive_exchange(env, ctx, session=None):
+    """One keep-alive request (offering `session`); the client then closes first, close_notify
+    included, as browsers and load generators do. Returns (status line, whether the session was
+    resumed, the session to resume next)."""
+    raw = socket.create_connection(("127.0.0.1", env["gw"].port("require")), timeout=10)
+    with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls:
+        tls.sendall(b"GET /first-closer HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = tls.recv(4096)
+            assert chunk, data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        while len(body) < length:
+            body += tls.recv(4096)
+        reused, next_session = tls.session_reused, tls.session
+        tls.unwrap()  # close_notify first; the gateway then sees the client's close
+    return head.split(b"\r\n")[0].decode(), reused, next_session
+
+
+def test_a_client_that_closes_first_can_still_resume(env):
+    """The gateway sends no close_notify back to a client that has closed (as nginx), and the
+    session must stay resumable all the same: OpenSSL drops the session of a connection it
+    believes was cut short."""
+    ctx = client_context(env["pki"])
+    status, reused, session = keep_alive_exchange(env, ctx)
+    assert status.endswith("200 OK") and not reused
+    for _ in range(2):
+        status, reused, session = keep_alive_exchange(env, ctx, session)
+        assert status.endswith("200 OK")
+        assert reused
