@@ -63,6 +63,9 @@ core::Result<void> Worker::open_acceptors(std::vector<std::uint16_t>& ports) {
       }
     }
     if (!ec && address.is_v6()) a.set_option(asio::ip::v6_only(true), ec);
+    // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one setsockopt per
+    // listener instead of one per connection (tests/unit/net/accept_options_test.cpp).
+    if (!ec) a.set_option(asio::ip::tcp::no_delay(true), ec);
     if (!ec) a.bind(endpoint, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
@@ -101,7 +104,9 @@ void Worker::stop() {
 asio::awaitable<void> Worker::accept_loop(Acceptor& acceptor) {
   for (;;) {
     error_code ec;
-    auto socket = co_await acceptor.acceptor.async_accept(redirect_error(use_awaitable, ec));
+    // The peer's address comes with the accept itself (no getpeername per connection).
+    asio::ip::tcp::endpoint peer;
+    auto socket = co_await acceptor.acceptor.async_accept(peer, redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor.acceptor.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: back off instead of spinning, keep serving existing connections.
@@ -111,12 +116,12 @@ asio::awaitable<void> Worker::accept_loop(Acceptor& acceptor) {
       co_await pause.async_wait(redirect_error(use_awaitable, ec));
       continue;
     }
-    socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    asio::co_spawn(io_, session(std::move(socket), acceptor), asio::detached);
+    asio::co_spawn(io_, session(std::move(socket), peer, acceptor), asio::detached);
   }
 }
 
-asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, Acceptor& acceptor) {
+asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tcp::endpoint remote,
+                                      Acceptor& acceptor) {
   const proxy::ListenerRuntime& listener = *acceptor.listener;
   open_.fetch_add(1, std::memory_order_relaxed);
   runtime_->metrics->connection_opened(listener.gauges);
@@ -126,15 +131,11 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, Acceptor& ac
   ctx.dialer = pool_.get();
   ctx.blocking = &blocking_;
   ctx.draining = &draining_;
-  error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  if (!ec) {
-    ctx.peer_text =
-        remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
-            ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string()
-            : remote.address().to_string();
-    ctx.peer = core::IpAddress::parse(ctx.peer_text).value_or(core::IpAddress{});
-  }
+  ctx.peer_text =
+      remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
+          ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string()
+          : remote.address().to_string();
+  ctx.peer = core::IpAddress::parse(ctx.peer_text).value_or(core::IpAddress{});
   std::unique_ptr<proxy::Transport> transport;
   try {
     if (acceptor.tls) {

@@ -48,7 +48,8 @@ class Worker {
  private:
   struct Acceptor;
   boost::asio::awaitable<void> accept_loop(Acceptor& acceptor);
-  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket, Acceptor& acceptor);
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket,
+                                       boost::asio::ip::tcp::endpoint remote, Acceptor& acceptor);
   /// The handshake failed: log it, with the client-certificate evidence when there is some.
   void log_failed_handshake(const proxy::ConnectionContext& ctx, const Acceptor& acceptor, SSL* ssl,
                             const boost::system::error_code& ec);
