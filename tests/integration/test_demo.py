@@ -4,6 +4,7 @@ does what its comment says when run as printed against the running demo: `# <cod
 """
 
 import re
+import socket
 import subprocess
 
 import pytest
@@ -14,11 +15,23 @@ CODE_COMMENT = re.compile(r"^  # ([a-z_]+\.[a-z_]+)\b")
 SUCCESS_COMMENT = re.compile(r"^  # success\b")
 
 
+def bindable(port: int) -> bool:
+    """Whether a listener could bind `port` now. Not listening is not enough: a client socket
+    of another process (free_port hands out ports from the ephemeral range) can hold it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the gateway does
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def demo_ports():
     """A gateway port whose successor (the strict listener) is free too; bounded attempts."""
     for _ in range(50):
         port = free_port()
-        if port < 65535 and not port_open(port + 1):
+        if port < 65535 and bindable(port + 1):
             # The other two must not collide with the pair (free_port may hand out port + 1).
             others = set()
             while len(others) < 2:
