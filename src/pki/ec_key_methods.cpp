@@ -33,23 +33,15 @@ EVP_PKEY_METHOD* g_ec_method = nullptr;            // a copy of the built-in; li
 EVP_PKEY_ASN1_METHOD* g_ec_asn1_method = nullptr;  // likewise, with ec_public_keys' functions
 std::atomic<bool> g_installed{false};
 
-/// ENGINE_PKEY_METHS_PTR: with no method pointer, lists the nids; otherwise hands out the copy.
-int engine_pkey_methods(ENGINE*, EVP_PKEY_METHOD** method, const int** nids, int nid) {
+/// ENGINE_PKEY_METHS_PTR and ENGINE_PKEY_ASN1_METHS_PTR alike: with no method pointer, lists
+/// the claimed nids; otherwise hands out `*claimed` (the copy) for EC.
+template <class Method, Method** claimed>
+int engine_methods(ENGINE*, Method** method, const int** nids, int nid) {
   if (method == nullptr) {
     *nids = kClaimedNids;
     return static_cast<int>(sizeof kClaimedNids / sizeof kClaimedNids[0]);
   }
-  *method = nid == EVP_PKEY_EC ? g_ec_method : nullptr;
-  return *method != nullptr ? 1 : 0;
-}
-
-/// ENGINE_PKEY_ASN1_METHS_PTR, the same for the ASN.1 method.
-int engine_asn1_methods(ENGINE*, EVP_PKEY_ASN1_METHOD** method, const int** nids, int nid) {
-  if (method == nullptr) {
-    *nids = kClaimedNids;
-    return static_cast<int>(sizeof kClaimedNids / sizeof kClaimedNids[0]);
-  }
-  *method = nid == EVP_PKEY_EC ? g_ec_asn1_method : nullptr;
+  *method = nid == EVP_PKEY_EC ? *claimed : nullptr;
   return *method != nullptr ? 1 : 0;
 }
 
@@ -81,12 +73,14 @@ bool install_once() {
   }
   g_ec_method = copy;
   g_ec_asn1_method = asn1_copy;
-  const bool ok = ENGINE_set_id(engine, "portcullis-ec") == 1 &&
-                  ENGINE_set_name(engine, "Portcullis: OpenSSL's built-in EC keys") == 1 &&
-                  ENGINE_set_pkey_meths(engine, engine_pkey_methods) == 1 &&
-                  ENGINE_set_pkey_asn1_meths(engine, engine_asn1_methods) == 1 &&
-                  ENGINE_add(engine) == 1 && ENGINE_set_default_pkey_meths(engine) == 1 &&
-                  ENGINE_set_default_pkey_asn1_meths(engine) == 1;
+  const bool ok =
+      ENGINE_set_id(engine, "portcullis-ec") == 1 &&
+      ENGINE_set_name(engine, "Portcullis: OpenSSL's built-in EC keys") == 1 &&
+      ENGINE_set_pkey_meths(engine, engine_methods<EVP_PKEY_METHOD, &g_ec_method>) == 1 &&
+      ENGINE_set_pkey_asn1_meths(engine, engine_methods<EVP_PKEY_ASN1_METHOD, &g_ec_asn1_method>) ==
+          1 &&
+      ENGINE_add(engine) == 1 && ENGINE_set_default_pkey_meths(engine) == 1 &&
+      ENGINE_set_default_pkey_asn1_meths(engine) == 1;
   if (!ok) {
     ENGINE_unregister_pkey_meths(engine);
     ENGINE_unregister_pkey_asn1_meths(engine);

@@ -219,29 +219,28 @@ class Exchange {
 
     // The upstream's head is the client's, edited in place rather than copied: what a later
     // denial reads from the request (Accept, the method, keep-alive) is never edited.
-    RequestHead& out = head;
-    const bool expect_continue = expects_continue(out.headers);
+    const bool expect_continue = expects_continue(head.headers);
     // Copied before the header list changes under the view.
-    const std::string host(out.headers.get("host").value_or(""));
-    out.headers.reserve(out.headers.fields().size() + 8);  // the gateway's own fields
-    remove_hop_by_hop(out.headers);
-    out.headers.remove("expect");
-    add_forwarded_headers(out.headers, ctx_.peer_text, listener_.tls, host);
-    out.headers.set("X-Request-Id", record_.request_id);
-    add_identity_headers(out.headers, route_->config->identity_headers, identity_,
+    const std::string host(head.headers.get("host").value_or(""));
+    head.headers.reserve(head.headers.fields().size() + 8);  // the gateway's own fields
+    remove_hop_by_hop(head.headers);
+    head.headers.remove("expect");
+    add_forwarded_headers(head.headers, ctx_.peer_text, listener_.tls, host);
+    head.headers.set("X-Request-Id", record_.request_id);
+    add_identity_headers(head.headers, route_->config->identity_headers, identity_,
                          ctx_.client_cert.get());
-    if (auto unsigned_ = add_assertion_header(out.headers, rt_, *route_, identity_,
+    if (auto unsigned_ = add_assertion_header(head.headers, rt_, *route_, identity_,
                                               ctx_.client_cert.get(), record_.request_id)) {
       co_return co_await deny(std::move(*unsigned_), !body_complete());
     }
     // SECURITY: a password or token the gateway consumed is not the upstream's business (Envoy's
     // jwt_authn does the same); identity travels in the identity headers instead.
     if (identity_.method == "basic" || identity_.method == "jwt")
-      out.headers.remove("authorization");
+      head.headers.remove("authorization");
     // What an external authorization service asserted (copy_headers; client copies were
     // stripped with the identity headers).
-    for (const auto& [name, value] : identity_.upstream_headers) out.headers.add(name, value);
-    const std::string out_head = serialize_request_head(out);
+    for (const auto& [name, value] : identity_.upstream_headers) head.headers.add(name, value);
+    const std::string out_head = serialize_request_head(head);
 
     // A reused idle connection may have been closed by the upstream meanwhile: retry once on a
     // fresh one when nothing of the request body had to be consumed yet. A bodiless GET, HEAD
@@ -273,15 +272,15 @@ class Exchange {
       std::string proxied_head;
       if (const std::string* prefix = upstream_->absolute_prefix()) {
         // A plain-HTTP upstream behind an outbound proxy: absolute form (RFC 9112 3.2.2).
-        RequestHead via = out;
-        via.target = *prefix + out.target;
+        RequestHead via = head;
+        via.target = *prefix + head.target;
         if (!upstream_->proxy_authorization().empty()) {
           via.headers.set("Proxy-Authorization", upstream_->proxy_authorization());
         }
         proxied_head = serialize_request_head(via);
       }
       const auto sent =
-          co_await send_request(proxied_head.empty() ? out_head : proxied_head, out.framing);
+          co_await send_request(proxied_head.empty() ? out_head : proxied_head, head.framing);
       if (sent == SendResult::Denied) co_return Outcome::Close;
       if (sent == SendResult::UpstreamFailed) {
         if (can_retry(attempt)) continue;
