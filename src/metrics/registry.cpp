@@ -155,6 +155,8 @@ struct Registry::Impl {
   static constexpr std::size_t kVerdictNone = kVerdictSuccess + 1;
   std::array<std::atomic<std::uint64_t>, kVerdictNone + 1> verdicts{};
   std::deque<std::atomic<std::uint64_t>> failed_open;
+  /// Ended TLS connections: [0] records kept by OpenSSL, [1] handed over to the gateway.
+  std::array<std::atomic<std::uint64_t>, 2> tls_connections{};
   std::map<std::string, std::atomic<std::uint64_t>*, std::less<>> failed_open_index;
 };
 
@@ -220,6 +222,10 @@ void Registry::connection_closed(ListenerGauges* gauges) {
   if (gauges != nullptr) gauges->closed();
 }
 
+void Registry::count_tls_connection(bool records_handed_over) {
+  impl_->tls_connections[records_handed_over ? 1 : 0].fetch_add(1, kRelaxed);
+}
+
 std::string Registry::prometheus_text() const {
   std::lock_guard lock(impl_->mutex);
   std::string out;
@@ -265,6 +271,16 @@ std::string Registry::prometheus_text() const {
   append_header(out, "portcullis_connections_active", "Open client connections, by listener.",
                 "gauge");
   for (const auto& [name, gauges] : impl_->listener_index) gauges->append(out);
+
+  append_header(out, "portcullis_tls_connections_total",
+                "Ended TLS client connections, by who protected their records after the "
+                "handshake: the gateway's record layer or OpenSSL.",
+                "counter");
+  fmt::format_to(std::back_inserter(out),
+                 "portcullis_tls_connections_total{{records=\"gateway\"}} {}\n"
+                 "portcullis_tls_connections_total{{records=\"openssl\"}} {}\n",
+                 impl_->tls_connections[1].load(kRelaxed),
+                 impl_->tls_connections[0].load(kRelaxed));
 
   if (!impl_->failed_open_index.empty()) {
     append_header(out, "portcullis_callout_failed_open_total",

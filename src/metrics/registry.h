@@ -45,6 +45,9 @@ class Registry {
   std::atomic<std::uint64_t>* callout_failed_open(std::string_view authenticator);
   void connection_opened(ListenerGauges* gauges);
   void connection_closed(ListenerGauges* gauges);
+  /// One TLS client connection ended after a completed handshake: whether its records were
+  /// handed over to the gateway's record layer (net/tls_handoff.h) or stayed with OpenSSL.
+  void count_tls_connection(bool records_handed_over);
 
   /// Prometheus text exposition format 0.0.4:
   ///   portcullis_requests_total{listener,route,status}
@@ -53,6 +56,7 @@ class Registry {
   ///   portcullis_client_cert_verdicts_total{result,code}  (SUCCESS | NONE | FAILED + code)
   ///   portcullis_connections_active{listener}
   ///   portcullis_callout_failed_open_total{authenticator}
+  ///   portcullis_tls_connections_total{records}  (gateway | openssl)
   std::string prometheus_text() const;
 
   /// The recent denials by request id (admin GET /denials/<request-id>).

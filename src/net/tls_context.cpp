@@ -3,6 +3,7 @@
 
 #include "diag/bundle_checks.h"
 #include "diag/server_chain.h"
+#include "net/tls_handoff.h"
 #include "pki/cert_files.h"
 #include "pki/openssl_ptr.h"
 
@@ -73,6 +74,7 @@ core::Result<std::unique_ptr<ssl::context>> make_server_context(
   // One TLS 1.3 ticket per handshake instead of OpenSSL's two: a client resumes with one, and
   // every ticket costs a session copy (stateless: a full re-encoding and re-decoding).
   SSL_CTX_set_num_tickets(native, 1);
+  if (record_handoff_enabled()) enable_record_handoff(native);
   return ctx;
 }
 

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "core/ip_network.h"
+#include "net/record_channel.h"
+#include "net/tls_handoff.h"
 
 namespace portcullis::net {
 namespace {
@@ -312,6 +314,8 @@ awaitable<error_code> TlsTransport::connect(
 
 awaitable<error_code> TlsTransport::handshake_server(std::chrono::milliseconds timeout) {
   error_code ec;
+  watch_for_handoff(ssl_);
+  watched_ = true;
   expires_after(timeout);
   co_await drive(Op::Accept, nullptr, 0, ec);
   co_return ec;
@@ -352,6 +356,15 @@ void TlsTransport::note_read_failure(error_code& ec) {
 }
 
 awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_code& ec) {
+  if (records_) {
+    // The data is usually there already (the pipeline waited for readability first).
+    const std::size_t n = records_read_now(buf, ec);
+    if (n > 0 || (ec != asio::error::would_block && ec != asio::error::try_again)) {
+      note_read_failure(ec);
+      co_return n;
+    }
+    co_return co_await records_read_some(buf, ec);
+  }
   const int size = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));
   ec = {};
   if (attached_) {
@@ -375,6 +388,28 @@ awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_c
 
 awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
+  if (records_) {
+    // Sealed into a per-thread buffer and sent at once; only what the socket does not take is
+    // copied for the coroutine that waits.
+    thread_local std::vector<std::uint8_t> sealed;
+    std::size_t index = 0;
+    std::size_t offset = 0;
+    while (index < bufs.size()) {
+      if (!records_seal_batch(bufs, index, offset, sealed)) {
+        ec = records_->error();
+        co_return;
+      }
+      const std::size_t sent = socket_.write_some(asio::buffer(sealed), ec);
+      if (!ec && sent == sealed.size()) continue;
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
+      std::vector<std::uint8_t> rest(sealed.begin() + static_cast<std::ptrdiff_t>(ec ? 0 : sent),
+                                     sealed.end());
+      ec = {};
+      co_await records_write(bufs, index, offset, std::move(rest), ec);
+      co_return;
+    }
+    co_return;
+  }
   std::size_t total = 0;
   for (const auto& b : bufs) total += b.size();
   // Write coalescing: a head and a small body (or a chunk header, data and trailer) go out as
@@ -425,8 +460,14 @@ awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, er
 }
 
 awaitable<void> TlsTransport::wait_readable(error_code& ec) {
+  // Waiting for the next request is the moment to leave OpenSSL: nothing is in flight.
+  if (watched_ && !records_) try_handoff();
   ec = {};
-  if (!attached_ || SSL_has_pending(ssl_) == 1) co_return;
+  if (records_) {
+    if (records_->has_buffered_input()) co_return;
+    records_->release_idle_buffer();  // an idle connection holds no input buffer
+  } else if (!attached_ || SSL_has_pending(ssl_) == 1)
+    co_return;
   if (!deadline_.arm(socket_)) {
     ec = beast::error::timeout;
     co_return;
@@ -436,6 +477,10 @@ awaitable<void> TlsTransport::wait_readable(error_code& ec) {
 }
 
 awaitable<void> TlsTransport::shutdown() {
+  if (records_) {
+    co_await records_shutdown();
+    co_return;
+  }
   if (socket().is_open() && attached_ && SSL_is_init_finished(ssl_) == 1) {
     if (peer_closed_) {
       // No close_notify to a peer that has closed (nginx does the same): it would only draw a

@@ -9,8 +9,10 @@
 
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/transport.h"
 
@@ -81,10 +83,15 @@ class TcpTransport final : public proxy::Transport {
   Deadline deadline_;
 };
 
+class RecordChannel;
+
 /// TLS with OpenSSL reading and writing the (non-blocking) socket itself: no intermediate BIO
-/// pair or copy buffers, so an idle connection holds only OpenSSL's state (its record buffers
-/// are released while idle, SSL_MODE_RELEASE_BUFFERS), and a waiting operation is one
-/// readiness wait on the socket.
+/// pair or copy buffers, and a waiting operation is one readiness wait on the socket.
+///
+/// A server connection of a context with hand-off enabled (net/tls_handoff.h) leaves OpenSSL at
+/// its first idle moment after a TLS 1.3 handshake: the SSL object is freed and the gateway's
+/// own record layer (net/record_channel.h) protects the rest of the connection, so an idle
+/// connection keeps two traffic keys instead of OpenSSL's ~20 KiB.
 class TlsTransport final : public proxy::Transport {
  public:
   TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx);
@@ -94,7 +101,10 @@ class TlsTransport final : public proxy::Transport {
   TlsTransport& operator=(const TlsTransport&) = delete;
 
   asio::ip::tcp::socket& socket() { return socket_; }
+  /// The OpenSSL connection; nullptr once the records have been handed over.
   SSL* native() { return ssl_; }
+  /// True once the gateway's record layer has taken the connection over.
+  bool handed_over() const { return records_ != nullptr; }
   awaitable<error_code> connect(const asio::ip::tcp::resolver::results_type& endpoints);
 
   /// Server-side handshake bounded by `timeout`.
@@ -128,8 +138,28 @@ class TlsTransport final : public proxy::Transport {
   /// a timeout), and reports a close without close_notify as a plain end of stream.
   void note_read_failure(error_code& ec);
 
+  // After the hand-off (tls_transport_records.cpp).
+  void try_handoff();
+  /// Reads what the socket has without waiting: bytes read, or 0 with `ec` (would_block: wait).
+  std::size_t records_read_now(asio::mutable_buffer buf, error_code& ec);
+  /// Waits for the socket within the deadline, then reads.
+  awaitable<std::size_t> records_read_some(asio::mutable_buffer buf, error_code& ec);
+  /// Seals the next batch of `bufs` (from `index`, `offset`, advanced) into `out`.
+  bool records_seal_batch(std::span<const asio::const_buffer> bufs, std::size_t& index,
+                          std::size_t& offset, std::vector<std::uint8_t>& out);
+  /// Sends `rest`, then seals and sends `bufs` from `index`, `offset`, waiting as needed.
+  awaitable<void> records_write(std::span<const asio::const_buffer> bufs, std::size_t index,
+                                std::size_t offset, std::vector<std::uint8_t> rest, error_code& ec);
+  awaitable<void> records_shutdown();
+  /// Sends `bytes`, waiting for the socket as needed within the deadline.
+  awaitable<void> send_records(std::vector<std::uint8_t>& bytes, error_code& ec);
+  /// Sends the fatal alert a failed record layer owes the peer, if the socket takes it at once.
+  void send_failure_alert();
+
   asio::ip::tcp::socket socket_;
   SSL* ssl_ = nullptr;
+  std::unique_ptr<RecordChannel> records_;  ///< set by the hand-off (ssl_ is freed then)
+  bool watched_ = false;                    ///< the handshake was watched for a hand-off
   bool attached_ = false;
   bool peer_closed_ = false;  ///< a read saw the peer's close: shutdown() sends no close_notify
   Deadline deadline_;

@@ -171,6 +171,10 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tc
         transport->close();
       }
       sessions_.erase(self);
+      if (acceptor.tls) {
+        runtime_->metrics->count_tls_connection(
+            static_cast<TlsTransport*>(transport.get())->handed_over());
+      }
     }
   } catch (const std::exception& e) {
     core::log(LogLevel::Error, "listener {}: connection from {} failed: {}", listener.config->name,

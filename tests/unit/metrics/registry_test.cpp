@@ -103,9 +103,26 @@ TEST(Registry, ExpositionForKnownSequence) {
   expected +=
       "# HELP portcullis_connections_active Open client connections, by listener.\n"
       "# TYPE portcullis_connections_active gauge\n"
-      "portcullis_connections_active{listener=\"public\"} 1\n";
+      "portcullis_connections_active{listener=\"public\"} 1\n"
+      "# HELP portcullis_tls_connections_total Ended TLS client connections, by who protected "
+      "their records after the handshake: the gateway's record layer or OpenSSL.\n"
+      "# TYPE portcullis_tls_connections_total counter\n"
+      "portcullis_tls_connections_total{records=\"gateway\"} 0\n"
+      "portcullis_tls_connections_total{records=\"openssl\"} 0\n";
 
   EXPECT_EQ(registry.prometheus_text(), expected);
+}
+
+TEST(Registry, TlsConnectionsByRecordLayer) {
+  Registry registry;
+  registry.count_tls_connection(true);
+  registry.count_tls_connection(true);
+  registry.count_tls_connection(false);
+  const auto text = registry.prometheus_text();
+  EXPECT_NE(text.find("portcullis_tls_connections_total{records=\"gateway\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("portcullis_tls_connections_total{records=\"openssl\"} 1\n"),
+            std::string::npos);
 }
 
 TEST(Registry, ClientCertVerdictsByResultAndCode) {
@@ -125,11 +142,11 @@ TEST(Registry, ClientCertVerdictsByResultAndCode) {
 TEST(Registry, EmptyRegistryStillDescribesEveryMetric) {
   Registry registry;
   const std::string text = registry.prometheus_text();
-  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 5u);
-  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 5u);
+  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 6u);
+  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 6u);
   EXPECT_EQ(lines_starting(text, "portcullis_denials_total{").size(), core::catalogue().size());
   EXPECT_TRUE(lines_starting(text, "portcullis_requests_total{").empty());
-  EXPECT_TRUE(text.ends_with("gauge\n"));
+  EXPECT_TRUE(text.ends_with("portcullis_tls_connections_total{records=\"openssl\"} 0\n"));
 }
 
 TEST(Registry, RegisteredRouteWithoutRequestsHasZeroHistogramAndNoStatusLines) {
