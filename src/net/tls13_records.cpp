@@ -3,7 +3,6 @@
 // ~1 KiB contexts OpenSSL keeps per connection, and a busy one is not re-keyed per record.
 #include "net/tls13_records.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -32,13 +31,36 @@ std::size_t hash_size(RecordAead aead) {
   return aead == RecordAead::Aes256Gcm ? 48 : 32;
 }
 
-const char* hash_name(RecordAead aead) {
-  return aead == RecordAead::Aes256Gcm ? "SHA384" : "SHA256";
+const EVP_MD* digest_of(RecordAead aead) {
+  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static const EVP_MD* const sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
+  return aead == RecordAead::Aes256Gcm ? sha384 : sha256;
 }
 
-EVP_MAC* hmac() {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
-  return mac;
+/// HMAC (RFC 2104) with a key no longer than the hash's block, on the pre-fetched digest: the
+/// EVP_MAC interface would fetch the digest by name on every call.
+bool hmac(RecordAead aead, std::span<const std::uint8_t> key, std::string_view message,
+          std::span<std::uint8_t> out) {
+  const EVP_MD* md = digest_of(aead);
+  const std::size_t block = aead == RecordAead::Aes256Gcm ? 128 : 64;
+  if (md == nullptr || key.size() > block || out.size() < hash_size(aead)) return false;
+  std::array<std::uint8_t, 128 + 320> buf{};
+  if (block + message.size() > buf.size()) return false;
+  unsigned int n = 0;
+  std::memcpy(buf.data(), key.data(), key.size());
+  for (std::size_t i = 0; i < block; ++i) buf[i] ^= 0x36;
+  std::memcpy(buf.data() + block, message.data(), message.size());
+  std::array<std::uint8_t, 64> inner{};
+  bool ok = EVP_Digest(buf.data(), block + message.size(), inner.data(), &n, md, nullptr) == 1;
+  std::memset(buf.data(), 0, block);
+  std::memcpy(buf.data(), key.data(), key.size());
+  for (std::size_t i = 0; i < block; ++i) buf[i] ^= 0x5c;
+  std::memcpy(buf.data() + block, inner.data(), hash_size(aead));
+  ok = ok && EVP_Digest(buf.data(), block + hash_size(aead), out.data(), &n, md, nullptr) == 1 &&
+       n == hash_size(aead);
+  OPENSSL_cleanse(buf.data(), buf.size());
+  OPENSSL_cleanse(inner.data(), inner.size());
+  return ok;
 }
 
 std::atomic<std::uint64_t> next_key_id{1};
@@ -161,7 +183,7 @@ bool hkdf_expand_label(RecordAead aead, std::span<const std::uint8_t> secret,
                        std::string_view label, std::span<std::uint8_t> out) {
   // HkdfLabel = uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255>.
   // With out no longer than the hash, HKDF-Expand is the single block HMAC(secret, info | 1).
-  if (out.size() > hash_size(aead) || label.size() > 249 || hmac() == nullptr) return false;
+  if (out.size() > hash_size(aead) || label.size() > 249) return false;
   std::string info;
   info.reserve(4 + 6 + label.size() + 1);
   info.push_back(static_cast<char>(out.size() >> 8));
@@ -171,19 +193,8 @@ bool hkdf_expand_label(RecordAead aead, std::span<const std::uint8_t> secret,
   info.append(label);
   info.push_back('\0');  // empty context
   info.push_back('\x01');
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac());
-  if (ctx == nullptr) return false;
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                          const_cast<char*>(hash_name(aead)), 0),
-                         OSSL_PARAM_construct_end()};
   std::array<std::uint8_t, 64> block{};
-  std::size_t block_size = 0;
-  const bool ok =
-      EVP_MAC_init(ctx, secret.data(), secret.size(), params) == 1 &&
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(info.data()), info.size()) == 1 &&
-      EVP_MAC_final(ctx, block.data(), &block_size, block.size()) == 1 &&
-      block_size == hash_size(aead);
-  EVP_MAC_CTX_free(ctx);
+  const bool ok = hmac(aead, secret, info, block);
   if (ok) std::memcpy(out.data(), block.data(), out.size());
   OPENSSL_cleanse(block.data(), block.size());
   return ok;
@@ -299,25 +310,27 @@ std::size_t TrafficKeys::seal(ContentType type,
   out[2] = 0x03;
   out[3] = static_cast<std::uint8_t>(length >> 8);
   out[4] = static_cast<std::uint8_t>(length & 0xff);
+  // The inner plaintext (content | type) is gathered in place and encrypted with one call:
+  // per-call EVP overhead costs more than copying a record's pieces.
+  std::uint8_t* text = out + kRecordHeaderSize;
+  std::uint8_t* at = text;
+  for (const auto& piece : pieces) {
+    if (piece.empty()) continue;
+    if (piece.data() != at) std::memmove(at, piece.data(), piece.size());
+    at += piece.size();
+  }
+  *at++ = static_cast<std::uint8_t>(type);
+  const int inner = static_cast<int>(at - text);
   EVP_CIPHER_CTX* ctx = cipher_cache().acquire(id_, aead_, key_.data(), true);
   if (ctx == nullptr) return 0;
   const auto nonce = record_nonce(iv_, sequence_);
   int n = 0;
-  std::uint8_t* p = out + kRecordHeaderSize;
-  bool ok = EVP_CipherInit_ex2(ctx, nullptr, nullptr, nonce.data(), 1, nullptr) == 1 &&
-            EVP_CipherUpdate(ctx, nullptr, &n, out, kRecordHeaderSize) == 1;
-  for (const auto& piece : pieces) {
-    if (!ok || piece.empty()) continue;
-    ok = EVP_CipherUpdate(ctx, p, &n, piece.data(), static_cast<int>(piece.size())) == 1;
-    p += n;
-  }
-  const auto inner_type = static_cast<std::uint8_t>(type);
-  ok = ok && EVP_CipherUpdate(ctx, p, &n, &inner_type, 1) == 1;
-  p += ok ? n : 0;
-  ok = ok && EVP_CipherFinal_ex(ctx, p, &n) == 1;
-  p += ok ? n : 0;
-  ok = ok && p == out + kRecordHeaderSize + total + 1 &&
-       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kRecordTagSize, p) == 1;
+  int tail = 0;
+  const bool ok = EVP_CipherInit_ex2(ctx, nullptr, nullptr, nonce.data(), 1, nullptr) == 1 &&
+                  EVP_CipherUpdate(ctx, nullptr, &n, out, kRecordHeaderSize) == 1 &&
+                  EVP_CipherUpdate(ctx, text, &n, text, inner) == 1 && n == inner &&
+                  EVP_CipherFinal_ex(ctx, at, &tail) == 1 && tail == 0 &&
+                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kRecordTagSize, at) == 1;
   if (!ok) {
     forget();
     return 0;
