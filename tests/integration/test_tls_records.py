@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from conftest import (Echo, Gateway, curl, free_port, mtls_curl, mtls_listener, route,
-                      sanitizer_env, tls_context, upstream, wait_for)
+from conftest import (Echo, Gateway, curl, free_port, mtls_curl, mtls_listener, read_response,
+                      route, sanitizer_env, tls_context, upstream, wait_for)
 
 MODES = ["gateway", "openssl"]
 
@@ -59,6 +59,22 @@ def expect_ended(env, before: dict, count: int, layer: str | None = None):
     assert after[other] == before[other], after
 
 
+def client_context(mtls_pki) -> ssl.SSLContext:
+    """Python's TLS 1.3 client presenting good-one's certificate."""
+    ctx = tls_context(mtls_pki.server_root)
+    ctx.load_cert_chain(mtls_pki.cert("good-one"), mtls_pki.key("good-one"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def get(s, path: str):
+    """One keep-alive GET on `s`; the response must be a 200 carrying good-one's subject."""
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    resp = read_response(s)
+    assert resp.status == 200, resp.body
+    assert "CN=alice" in resp.json()["headers"]["x-client-subject"]
+
+
 def test_keep_alive_requests_over_one_connection(env):
     gw, before = env["gw"], tls_connections(env["gw"])
     urls = [gw.url("main", f"/k{i}") for i in range(4)]
@@ -86,35 +102,14 @@ def test_a_client_that_waits_then_sends_several_requests(env, mtls_pki):
     """The hand-off happens while the connection is idle; the identity found in the handshake
     still reaches the upstream afterwards."""
     gw, before = env["gw"], tls_connections(env["gw"])
-    ctx = tls_context(mtls_pki.server_root)
-    ctx.load_cert_chain(mtls_pki.cert("good-one"), mtls_pki.key("good-one"))
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     with socket.create_connection(("127.0.0.1", gw.port("main")), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        with client_context(mtls_pki).wrap_socket(raw, server_hostname="localhost") as s:
             time.sleep(0.3)
             for i in range(3):
-                s.sendall(f"GET /w{i} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-                head, body = read_one(s)
-                assert head.startswith(b"HTTP/1.1 200"), head
-                assert b"CN=alice" in body
+                get(s, f"/w{i}")
                 time.sleep(0.1)
             s.unwrap()  # close_notify first: the gateway reads it as the end
     expect_ended(env, before, 1)
-
-
-def read_one(s) -> tuple[bytes, bytes]:
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(65536)
-        assert chunk, buf
-        buf += chunk
-    head, _, body = buf.partition(b"\r\n\r\n")
-    length = int(re.search(rb"(?im)^content-length:\s*(\d+)", head).group(1))
-    while len(body) < length:
-        chunk = s.recv(65536)
-        assert chunk
-        body += chunk
-    return head, body
 
 
 def test_key_update_from_the_client(env, mtls_pki):
@@ -150,18 +145,13 @@ def test_resumed_sessions_are_handed_over_too(env, mtls_pki):
     """A session ticket OpenSSL issued before the hand-off resumes; the resumed connection is
     handed over in turn and keeps the identity of the first."""
     gw, before = env["gw"], tls_connections(env["gw"])
-    ctx = tls_context(mtls_pki.server_root)
-    ctx.load_cert_chain(mtls_pki.cert("good-one"), mtls_pki.key("good-one"))
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx = client_context(mtls_pki)
     session = None
     for attempt in range(2):
         with socket.create_connection(("127.0.0.1", gw.port("main")), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
                 time.sleep(0.3)
-                s.sendall(f"GET /r{attempt} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-                head, body = read_one(s)
-                assert head.startswith(b"HTTP/1.1 200"), head
-                assert b"CN=alice" in body
+                get(s, f"/r{attempt}")
                 assert s.session_reused == (attempt == 1)
                 session = s.session
                 s.unwrap()  # OpenSSL drops the session of a connection closed without it

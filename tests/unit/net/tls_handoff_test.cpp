@@ -130,6 +130,14 @@ class Pair {
     ASSERT_EQ(BIO_write(wire_, bytes.data(), static_cast<int>(bytes.size())),
               static_cast<int>(bytes.size()));
   }
+  /// One request and response over the handed-over connection.
+  void exchange(const std::string& request, const std::string& response) {
+    client_write(request);
+    EXPECT_EQ(server_read().first, request);
+    server_write(response);
+    EXPECT_EQ(client_read(), response);
+  }
+
   void server_write(const std::string& data) {
     std::vector<std::uint8_t> sealed;
     const std::span<const std::uint8_t> piece(reinterpret_cast<const std::uint8_t*>(data.data()),
@@ -188,10 +196,7 @@ TEST_P(TlsHandoffTest, DataFlowsBothWaysAfterTheHandoff) {
   pair.server_write("HTTP/1.1 200 OK\r\n\r\n");
   EXPECT_EQ(pair.client_read(), "HTTP/1.1 200 OK\r\n\r\n");
   for (int i = 0; i < 5; ++i) {
-    pair.client_write("request " + std::to_string(i));
-    EXPECT_EQ(pair.server_read().first, "request " + std::to_string(i));
-    pair.server_write("response " + std::to_string(i));
-    EXPECT_EQ(pair.client_read(), "response " + std::to_string(i));
+    pair.exchange("request " + std::to_string(i), "response " + std::to_string(i));
   }
 }
 
@@ -208,10 +213,7 @@ TEST_P(TlsHandoffTest, RecordsOpenSslProtectedBeforeTheHandoffCount) {
   EXPECT_EQ(pair.client_read(), "okokok");
   std::string why;
   ASSERT_TRUE(pair.take(&why)) << why;
-  pair.client_write("after");
-  EXPECT_EQ(pair.server_read().first, "after");
-  pair.server_write("fine");
-  EXPECT_EQ(pair.client_read(), "fine");
+  pair.exchange("after", "fine");
 }
 
 TEST_P(TlsHandoffTest, LargeWritesSpanManyRecords) {
@@ -253,10 +255,7 @@ TEST_P(TlsHandoffTest, KeyUpdateRequestedByTheClientIsAnswered) {
     EXPECT_EQ(error, 0);
   }
   ASSERT_EQ(SSL_key_update(pair.client(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
-  pair.client_write("quiet update");
-  EXPECT_EQ(pair.server_read().first, "quiet update");
-  pair.server_write("still our key");
-  EXPECT_EQ(pair.client_read(), "still our key");
+  pair.exchange("quiet update", "still our key");
 }
 
 TEST_P(TlsHandoffTest, CloseNotifyBothWays) {
