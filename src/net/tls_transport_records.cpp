@@ -52,9 +52,14 @@ void TlsTransport::send_failure_alert() {
 
 awaitable<void> TlsTransport::send_records(std::vector<std::uint8_t>& bytes, error_code& ec) {
   ec = {};
-  std::size_t sent = socket_.write_some(asio::buffer(bytes), ec);
+  const std::size_t sent = socket_.write_some(asio::buffer(bytes), ec);
   if (!ec && sent == bytes.size()) co_return;
   if (ec && !would_block(ec)) co_return;
+  co_await send_records_waiting(bytes, ec ? 0 : sent, ec);
+}
+
+awaitable<void> TlsTransport::send_records_waiting(std::vector<std::uint8_t>& bytes,
+                                                   std::size_t sent, error_code& ec) {
   if (!deadline_.arm(socket_)) {
     ec = beast::error::timeout;
     co_return;
@@ -126,10 +131,32 @@ bool TlsTransport::records_seal_batch(std::span<const asio::const_buffer> bufs, 
   return records_->seal(std::span(pieces.data(), count), out);
 }
 
+bool TlsTransport::records_write_now(std::span<const asio::const_buffer> bufs, std::size_t& index,
+                                     std::size_t& offset, std::vector<std::uint8_t>& rest,
+                                     error_code& ec) {
+  ec = {};
+  // Sealed into a per-thread buffer and sent at once; only what the socket does not take is
+  // copied, for the coroutine that waits.
+  thread_local std::vector<std::uint8_t> sealed;
+  while (index < bufs.size()) {
+    if (!records_seal_batch(bufs, index, offset, sealed)) {
+      ec = records_->error();
+      return false;
+    }
+    const std::size_t sent = socket_.write_some(asio::buffer(sealed), ec);
+    if (!ec && sent == sealed.size()) continue;
+    if (ec && !would_block(ec)) return false;
+    rest.assign(sealed.begin() + static_cast<std::ptrdiff_t>(ec ? 0 : sent), sealed.end());
+    ec = {};
+    return false;
+  }
+  return true;
+}
+
 awaitable<void> TlsTransport::records_write(std::span<const asio::const_buffer> bufs,
                                             std::size_t index, std::size_t offset,
                                             std::vector<std::uint8_t> rest, error_code& ec) {
-  co_await send_records(rest, ec);
+  co_await send_records_waiting(rest, 0, ec);
   while (!ec && index < bufs.size()) {
     if (!records_seal_batch(bufs, index, offset, rest)) {
       ec = records_->error();

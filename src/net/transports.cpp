@@ -389,25 +389,11 @@ awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_c
 awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
   if (records_) {
-    // Sealed into a per-thread buffer and sent at once; only what the socket does not take is
-    // copied for the coroutine that waits.
-    thread_local std::vector<std::uint8_t> sealed;
     std::size_t index = 0;
     std::size_t offset = 0;
-    while (index < bufs.size()) {
-      if (!records_seal_batch(bufs, index, offset, sealed)) {
-        ec = records_->error();
-        co_return;
-      }
-      const std::size_t sent = socket_.write_some(asio::buffer(sealed), ec);
-      if (!ec && sent == sealed.size()) continue;
-      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
-      std::vector<std::uint8_t> rest(sealed.begin() + static_cast<std::ptrdiff_t>(ec ? 0 : sent),
-                                     sealed.end());
-      ec = {};
-      co_await records_write(bufs, index, offset, std::move(rest), ec);
-      co_return;
-    }
+    std::vector<std::uint8_t> rest;
+    if (records_write_now(bufs, index, offset, rest, ec) || ec) co_return;
+    co_await records_write(bufs, index, offset, std::move(rest), ec);
     co_return;
   }
   std::size_t total = 0;
@@ -466,8 +452,9 @@ awaitable<void> TlsTransport::wait_readable(error_code& ec) {
   if (records_) {
     if (records_->has_buffered_input()) co_return;
     records_->release_idle_buffer();  // an idle connection holds no input buffer
-  } else if (!attached_ || SSL_has_pending(ssl_) == 1)
+  } else if (!attached_ || SSL_has_pending(ssl_) == 1) {
     co_return;
+  }
   if (!deadline_.arm(socket_)) {
     ec = beast::error::timeout;
     co_return;

@@ -147,12 +147,20 @@ class TlsTransport final : public proxy::Transport {
   /// Seals the next batch of `bufs` (from `index`, `offset`, advanced) into `out`.
   bool records_seal_batch(std::span<const asio::const_buffer> bufs, std::size_t& index,
                           std::size_t& offset, std::vector<std::uint8_t>& out);
-  /// Sends `rest`, then seals and sends `bufs` from `index`, `offset`, waiting as needed.
+  /// Seals and sends `bufs` as far as the socket takes them without waiting: true when all went
+  /// out; otherwise `rest` holds the sealed bytes not sent and `index`, `offset` what follows.
+  bool records_write_now(std::span<const asio::const_buffer> bufs, std::size_t& index,
+                         std::size_t& offset, std::vector<std::uint8_t>& rest, error_code& ec);
+  /// Sends `rest` once the socket can take it, then seals and sends `bufs` from `index`,
+  /// `offset`, waiting as needed.
   awaitable<void> records_write(std::span<const asio::const_buffer> bufs, std::size_t index,
                                 std::size_t offset, std::vector<std::uint8_t> rest, error_code& ec);
   awaitable<void> records_shutdown();
-  /// Sends `bytes`, waiting for the socket as needed within the deadline.
+  /// Sends `bytes`: at once if the socket takes them, else waiting within the deadline.
   awaitable<void> send_records(std::vector<std::uint8_t>& bytes, error_code& ec);
+  /// Waits within the deadline until the socket has taken all of `bytes` from `sent` on.
+  awaitable<void> send_records_waiting(std::vector<std::uint8_t>& bytes, std::size_t sent,
+                                       error_code& ec);
   /// Sends the fatal alert a failed record layer owes the peer, if the socket takes it at once.
   void send_failure_alert();
 

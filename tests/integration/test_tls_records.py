@@ -98,6 +98,26 @@ def test_large_bodies_both_ways(env, tmp_path):
     expect_ended(env, before, 2)
 
 
+def test_a_slow_reader_gets_every_byte(env, mtls_pki):
+    """A client that lets the socket fill up: the gateway's writes wait for room and resume
+    with the rest of the records, in order."""
+    gw, before = env["gw"], tls_connections(env["gw"])
+    size = 16 * 1000 * 1000
+    with socket.create_connection(("127.0.0.1", gw.port("main")), timeout=30) as raw:
+        with client_context(mtls_pki).wrap_socket(raw, server_hostname="localhost") as s:
+            time.sleep(0.3)
+            get(s, "/first")
+            s.sendall(f"GET /big?echo_bytes={size} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                      .encode())
+            time.sleep(1.0)  # the gateway fills the socket and has to wait
+            resp = read_response(s, timeout=30)
+            assert resp.status == 200
+            assert len(resp.body) == size and resp.body == b"x" * size
+            get(s, "/after")
+            s.unwrap()
+    expect_ended(env, before, 1)
+
+
 def test_a_client_that_waits_then_sends_several_requests(env, mtls_pki):
     """The hand-off happens while the connection is idle; the identity found in the handshake
     still reaches the upstream afterwards."""
