@@ -73,8 +73,10 @@ class TrafficKeys {
   bool update();
 
   /// Seals `pieces` (kMaxRecordPlaintext bytes at most in all) as one record of `type` into
-  /// `out`, which must hold the pieces' size + kRecordOverhead. Returns the record's size, or 0
-  /// when the AEAD failed or the sequence number is exhausted.
+  /// `out`, which must hold the pieces' size + kRecordOverhead. The pieces are gathered after
+  /// the header and encrypted in place: none may overlap `out` unless it is already where it
+  /// goes. Returns the record's size, or 0 when the AEAD failed or the sequence number is
+  /// exhausted.
   std::size_t seal(ContentType type, std::span<const std::span<const std::uint8_t>> pieces,
                    std::uint8_t* out);
 
