@@ -28,6 +28,23 @@ class RecordErrorCategory final : public boost::system::error_category {
 /// of the next.
 constexpr std::size_t kInputCapacity = kMaxRecordSize + 2048;
 
+/// The handshake message type of KeyUpdate (RFC 8446 §4), the only one a client may send after
+/// the handshake to a server that never asks for post-handshake authentication.
+constexpr std::uint8_t kKeyUpdate = 24;
+
+/// Appends one sealed record to `out`; false (and `out` as it was) when sealing failed.
+bool append_record(TrafficKeys& keys, ContentType type,
+                   std::span<const std::span<const std::uint8_t>> pieces,
+                   std::vector<std::uint8_t>& out) {
+  std::size_t total = 0;
+  for (const auto& p : pieces) total += p.size();
+  const std::size_t at = out.size();
+  out.resize(at + total + kRecordOverhead);
+  const std::size_t n = keys.seal(type, pieces, out.data() + at);
+  out.resize(at + n);
+  return n > 0;
+}
+
 }  // namespace
 
 const boost::system::error_category& record_error_category() {
@@ -49,6 +66,7 @@ RecordChannel::Step RecordChannel::fail(AlertCode alert) {
 
 RecordChannel::Step RecordChannel::process() {
   if (error_) return Step::Failed;
+  if (closed_) return Step::Closed;  // nothing after close_notify counts (RFC 8446 §6.1)
   for (;;) {
     if (plain_at_ < plain_end_) return Step::Data;
     const std::span<std::uint8_t> raw(in_.get() + raw_at_, in_size_ - raw_at_);
@@ -85,7 +103,10 @@ RecordChannel::Step RecordChannel::process() {
 RecordChannel::Step RecordChannel::handle_alert(std::span<const std::uint8_t> body) {
   if (body.size() != 2) return fail(AlertCode::DecodeError);
   const std::uint8_t description = body[1];
-  if (description == static_cast<std::uint8_t>(AlertCode::CloseNotify)) return Step::Closed;
+  if (description == static_cast<std::uint8_t>(AlertCode::CloseNotify)) {
+    closed_ = true;
+    return Step::Closed;
+  }
   // user_canceled announces a close_notify (RFC 8446 §6.1): keep reading for it.
   if (description == static_cast<std::uint8_t>(AlertCode::UserCanceled)) return Step::NeedInput;
   // Any other alert is fatal in TLS 1.3 whatever its level; nothing is sent back.
@@ -94,16 +115,14 @@ RecordChannel::Step RecordChannel::handle_alert(std::span<const std::uint8_t> bo
 }
 
 RecordChannel::Step RecordChannel::handle_handshake(std::span<const std::uint8_t> body) {
-  // After the handshake a client may only send KeyUpdate (the gateway never asks for
-  // post-handshake authentication). KeyUpdate precedes a key change, so it ends its record
-  // (RFC 8446 §5.1); the gateway also requires it to be the record's only message.
-  constexpr std::uint8_t kKeyUpdate = 24;
+  // KeyUpdate precedes a key change, so it ends its record (RFC 8446 §5.1); the gateway also
+  // requires it to be the record's only message.
   if (body.empty() || body[0] != kKeyUpdate) return fail(AlertCode::UnexpectedMessage);
   if (body.size() != 5 || body[1] != 0 || body[2] != 0 || body[3] != 1) {
     return fail(AlertCode::DecodeError);
   }
   const std::uint8_t request_update = body[4];
-  if (request_update > 1) return fail(static_cast<AlertCode>(47));  // illegal_parameter
+  if (request_update > 1) return fail(AlertCode::IllegalParameter);
   if (!read_.update()) return fail(AlertCode::InternalError);
   if (request_update == 1) key_update_owed_ = true;
   return Step::NeedInput;
@@ -150,33 +169,23 @@ void RecordChannel::release_idle_buffer() {
 bool RecordChannel::seal_record(ContentType type,
                                 std::span<const std::span<const std::uint8_t>> pieces,
                                 std::vector<std::uint8_t>& out) {
-  std::size_t total = 0;
-  for (const auto& p : pieces) total += p.size();
-  const std::size_t at = out.size();
-  out.resize(at + total + kRecordOverhead);
-  const std::size_t n = write_.seal(type, pieces, out.data() + at);
-  out.resize(at + n);
-  if (n == 0) {
-    fail(AlertCode::InternalError);
-    alert_pending_ = false;  // the keys that would seal it just failed
-    return false;
-  }
-  return true;
+  return append_record(write_, type, pieces, out) || cannot_seal();
+}
+
+bool RecordChannel::cannot_seal() {
+  fail(AlertCode::InternalError);
+  alert_pending_ = false;  // the keys that would seal it just failed
+  return false;
 }
 
 bool RecordChannel::seal_owed_key_update(std::vector<std::uint8_t>& out) {
   if (!key_update_owed_) return true;
   // KeyUpdate(update_not_requested) with the current key, then ours changes (RFC 8446 §4.6.3).
-  static constexpr std::uint8_t kMessage[] = {24, 0, 0, 1, 0};
+  static constexpr std::uint8_t kMessage[] = {kKeyUpdate, 0, 0, 1, 0};
   const std::span<const std::uint8_t> piece(kMessage);
   if (!seal_record(ContentType::Handshake, std::span(&piece, 1), out)) return false;
   key_update_owed_ = false;
-  if (!write_.update()) {
-    fail(AlertCode::InternalError);
-    alert_pending_ = false;
-    return false;
-  }
-  return true;
+  return write_.update() || cannot_seal();
 }
 
 bool RecordChannel::seal(std::span<const std::span<const std::uint8_t>> pieces,
@@ -184,22 +193,10 @@ bool RecordChannel::seal(std::span<const std::span<const std::uint8_t>> pieces,
   if (error_ || !seal_owed_key_update(out)) return false;
   // Records of up to 16 KiB of plaintext, each gathered from as many pieces as it spans.
   std::span<const std::uint8_t> parts[16];
-  std::size_t piece = 0;
-  std::size_t offset = 0;  // into pieces[piece]
-  while (piece < pieces.size()) {
-    std::size_t count = 0;
-    std::size_t room = kMaxRecordPlaintext;
-    while (piece < pieces.size() && room > 0 && count < std::size(parts)) {
-      const auto rest = pieces[piece].subspan(offset);
-      const std::size_t take = std::min(rest.size(), room);
-      if (take > 0) parts[count++] = rest.first(take);
-      room -= take;
-      offset += take;
-      if (offset == pieces[piece].size()) {
-        ++piece;
-        offset = 0;
-      }
-    }
+  std::size_t index = 0;
+  std::size_t offset = 0;
+  while (index < pieces.size()) {
+    const std::size_t count = gather_window(pieces, index, offset, kMaxRecordPlaintext, parts);
     if (count > 0 && !seal_record(ContentType::ApplicationData, std::span(parts, count), out)) {
       return false;
     }
@@ -219,11 +216,7 @@ bool RecordChannel::seal_failure_alert(std::vector<std::uint8_t>& out) {
   alert_pending_ = false;
   const std::uint8_t alert[] = {2, static_cast<std::uint8_t>(alert_)};  // fatal
   const std::span<const std::uint8_t> piece(alert);
-  const std::size_t at = out.size();
-  out.resize(at + sizeof alert + kRecordOverhead);
-  const std::size_t n = write_.seal(ContentType::Alert, std::span(&piece, 1), out.data() + at);
-  out.resize(at + n);
-  return n > 0;
+  return append_record(write_, ContentType::Alert, std::span(&piece, 1), out);
 }
 
 }  // namespace portcullis::net

@@ -5,6 +5,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -19,6 +20,27 @@ namespace portcullis::net {
 /// the peer sent, named in the message ("TLS record error: bad_record_mac", "the peer sent TLS
 /// alert certificate_expired").
 const boost::system::error_category& record_error_category();
+
+/// Gathers at most `limit` bytes of `buffers`, from `index` and `offset` on (both advanced past
+/// them), into `parts`; returns the number of parts filled. For anything with data() and size()
+/// (byte spans, Asio buffers).
+template <class Buffer>
+std::size_t gather_window(std::span<const Buffer> buffers, std::size_t& index, std::size_t& offset,
+                          std::size_t limit, std::span<std::span<const std::uint8_t>> parts) {
+  std::size_t count = 0;
+  while (index < buffers.size() && limit > 0 && count < parts.size()) {
+    const Buffer& b = buffers[index];
+    const std::size_t take = std::min(b.size() - offset, limit);
+    if (take > 0) parts[count++] = {static_cast<const std::uint8_t*>(b.data()) + offset, take};
+    limit -= take;
+    offset += take;
+    if (offset == b.size()) {
+      ++index;
+      offset = 0;
+    }
+  }
+  return count;
+}
 
 class RecordChannel {
  public:
@@ -57,6 +79,8 @@ class RecordChannel {
 
  private:
   Step fail(AlertCode alert);
+  /// Our keys failed to seal: the channel fails, with no alert it could still send.
+  bool cannot_seal();
   Step handle_alert(std::span<const std::uint8_t> body);
   Step handle_handshake(std::span<const std::uint8_t> body);
   bool seal_record(ContentType type, std::span<const std::span<const std::uint8_t>> pieces,
@@ -70,6 +94,7 @@ class RecordChannel {
   std::size_t raw_at_ = 0;              ///< first unprocessed raw byte
   std::size_t plain_at_ = 0;            ///< ready application data: [plain_at_, plain_end_)
   std::size_t plain_end_ = 0;
+  bool closed_ = false;           ///< the peer's close_notify was read
   bool key_update_owed_ = false;  ///< the peer requested one: ours goes before our next data
   bool alert_pending_ = false;
   AlertCode alert_ = AlertCode::InternalError;

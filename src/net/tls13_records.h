@@ -33,12 +33,13 @@ enum class AlertCode : std::uint8_t {
   UnexpectedMessage = 10,
   BadRecordMac = 20,
   RecordOverflow = 22,
+  IllegalParameter = 47,
   DecodeError = 50,
   InternalError = 80,
   UserCanceled = 90,
 };
 
-/// "bad_record_mac", or "alert 42" for a description without a name here.
+/// "bad_record_mac", or "unknown" for a description without a name here.
 std::string_view alert_name(std::uint8_t description);
 
 inline constexpr std::size_t kRecordHeaderSize = 5;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/ascii.h"
+
 namespace portcullis::net {
 namespace {
 
@@ -45,13 +47,6 @@ Watch* watch_of(const SSL* ssl) {
   return static_cast<Watch*>(SSL_get_ex_data(ssl, watch_index()));
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /// Decodes the hex secret at the end of a key-log line ("LABEL <client random> <secret>").
 std::size_t decode_secret(std::string_view line, std::array<std::uint8_t, 48>& out) {
   const auto space = line.rfind(' ');
@@ -59,8 +54,8 @@ std::size_t decode_secret(std::string_view line, std::array<std::uint8_t, 48>& o
   const std::string_view hex = line.substr(space + 1);
   if (hex.size() % 2 != 0 || hex.size() / 2 > out.size()) return 0;
   for (std::size_t i = 0; i < hex.size() / 2; ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
+    const int hi = core::hex_digit_value(hex[2 * i]);
+    const int lo = core::hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return 0;
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }

@@ -69,7 +69,8 @@ awaitable<void> TlsTransport::send_records_waiting(std::vector<std::uint8_t>& by
   deadline_.finish(ec);
 }
 
-std::size_t TlsTransport::records_read_now(asio::mutable_buffer buf, error_code& ec) {
+std::optional<std::size_t> TlsTransport::records_read_now(asio::mutable_buffer buf,
+                                                          error_code& ec) {
   ec = {};
   const std::span<std::uint8_t> out(static_cast<std::uint8_t*>(buf.data()), buf.size());
   for (;;) {
@@ -78,18 +79,27 @@ std::size_t TlsTransport::records_read_now(asio::mutable_buffer buf, error_code&
         return records_->take_plaintext(out);
       case RecordChannel::Step::Closed:
         ec = asio::error::eof;  // close_notify
+        note_read_failure(ec);
         return 0;
       case RecordChannel::Step::Failed:
         send_failure_alert();
         ec = records_->error();
+        note_read_failure(ec);
         return 0;
       case RecordChannel::Step::NeedInput:
         break;
     }
     const auto space = records_->input_space();
     const std::size_t got = socket_.read_some(asio::buffer(space.data(), space.size()), ec);
+    if (would_block(ec)) {
+      ec = {};
+      return std::nullopt;
+    }
     // eof: closed without close_notify, a plain end of stream as on the OpenSSL path.
-    if (ec) return 0;
+    if (ec) {
+      note_read_failure(ec);
+      return 0;
+    }
     records_->input_received(got);
   }
 }
@@ -99,34 +109,21 @@ awaitable<std::size_t> TlsTransport::records_read_some(asio::mutable_buffer buf,
     ec = beast::error::timeout;
     co_return 0;
   }
-  std::size_t n = 0;
-  for (;;) {
+  std::optional<std::size_t> n;
+  while (!n) {
     co_await socket_.async_wait(asio::socket_base::wait_read, redirect_error(use_awaitable, ec));
     if (ec) break;
     n = records_read_now(buf, ec);
-    if (n > 0 || !would_block(ec)) break;
   }
   deadline_.finish(ec);
-  note_read_failure(ec);
-  co_return ec ? 0 : n;
+  if (!n) note_read_failure(ec);  // the wait failed or timed out
+  co_return ec ? 0 : n.value_or(0);
 }
 
 bool TlsTransport::records_seal_batch(std::span<const asio::const_buffer> bufs, std::size_t& index,
                                       std::size_t& offset, std::vector<std::uint8_t>& out) {
   std::array<std::span<const std::uint8_t>, 16> pieces;
-  std::size_t count = 0;
-  std::size_t room = kSealBatch;
-  while (index < bufs.size() && room > 0 && count < pieces.size()) {
-    const auto& b = bufs[index];
-    const std::size_t take = std::min(b.size() - offset, room);
-    if (take > 0) pieces[count++] = {static_cast<const std::uint8_t*>(b.data()) + offset, take};
-    room -= take;
-    offset += take;
-    if (offset == b.size()) {
-      ++index;
-      offset = 0;
-    }
-  }
+  const std::size_t count = gather_window(bufs, index, offset, kSealBatch, std::span(pieces));
   out.clear();
   return records_->seal(std::span(pieces.data(), count), out);
 }

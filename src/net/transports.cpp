@@ -358,11 +358,7 @@ void TlsTransport::note_read_failure(error_code& ec) {
 awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_code& ec) {
   if (records_) {
     // The data is usually there already (the pipeline waited for readability first).
-    const std::size_t n = records_read_now(buf, ec);
-    if (n > 0 || (ec != asio::error::would_block && ec != asio::error::try_again)) {
-      note_read_failure(ec);
-      co_return n;
-    }
+    if (const auto n = records_read_now(buf, ec)) co_return *n;
     co_return co_await records_read_some(buf, ec);
   }
   const int size = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -140,8 +141,9 @@ class TlsTransport final : public proxy::Transport {
 
   // After the hand-off (tls_transport_records.cpp).
   void try_handoff();
-  /// Reads what the socket has without waiting: bytes read, or 0 with `ec` (would_block: wait).
-  std::size_t records_read_now(asio::mutable_buffer buf, error_code& ec);
+  /// Reads what the socket has without waiting: the bytes read, or 0 with `ec` set; nullopt
+  /// when the socket has nothing yet (wait, then call again).
+  std::optional<std::size_t> records_read_now(asio::mutable_buffer buf, error_code& ec);
   /// Waits for the socket within the deadline, then reads.
   awaitable<std::size_t> records_read_some(asio::mutable_buffer buf, error_code& ec);
   /// Seals the next batch of `bufs` (from `index`, `offset`, advanced) into `out`.
