@@ -8,20 +8,27 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <algorithm>
 #include <deque>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace portcullis::proxy {
 namespace {
 
 namespace asio = boost::asio;
 
-/// Replays `input` pieces, one per read; then eof (or a timeout when `hang`). Captures writes.
+/// Replays `input` pieces, one per read; then eof (or a timeout when `hang`). Captures writes,
+/// and notes reads and writes as "<name> read|write <first line>" in `log` when set.
 class ScriptedTransport final : public Transport {
  public:
   std::deque<std::string> input;
   std::string output;
   bool hang = false;
   bool closed = false;
+  std::vector<std::string>* log = nullptr;
+  std::string name;
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override {
     ec = {};
@@ -30,6 +37,7 @@ class ScriptedTransport final : public Transport {
       co_return 0;
     }
     auto& front = input.front();
+    note("read", front);
     const auto n = std::min(buf.size(), front.size());
     std::memcpy(buf.data(), front.data(), n);
     front.erase(0, n);
@@ -38,7 +46,9 @@ class ScriptedTransport final : public Transport {
   }
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override {
     ec = closed ? error_code(asio::error::broken_pipe) : error_code{};
+    const auto before = output.size();
     for (const auto& b : bufs) output.append(static_cast<const char*>(b.data()), b.size());
+    note("write", std::string_view(output).substr(before));
     co_return;
   }
   void expires_after(std::chrono::milliseconds) override {}
@@ -49,6 +59,13 @@ class ScriptedTransport final : public Transport {
   }
   void close() override { closed = true; }
   bool is_open() const override { return !closed; }
+
+ private:
+  void note(std::string_view what, std::string_view data) {
+    if (log)
+      log->push_back(name + " " + std::string(what) + " " +
+                     std::string(data.substr(0, data.find("\r\n"))));
+  }
 };
 
 class ScriptedConnection final : public UpstreamConnection {
@@ -77,6 +94,7 @@ class ScriptedDialer final : public UpstreamDialer {
   std::vector<std::string> sent;
   std::vector<Reuse> reuses;
   int released_reusable = 0;
+  std::vector<std::string>* log = nullptr;  ///< given to every upstream transport
 
   awaitable<DialResult> acquire(std::size_t, Reuse reuse) override {
     reuses.push_back(reuse);
@@ -88,6 +106,8 @@ class ScriptedDialer final : public UpstreamDialer {
     auto p = std::move(plan.front());
     plan.pop_front();
     auto conn = std::make_unique<ScriptedConnection>(p.reused, std::move(p.response));
+    conn->transport_.log = log;
+    conn->transport_.name = "upstream";
     live_.push_back(conn.get());
     co_return DialResult{std::move(conn), {}, "127.0.0.1:9"};
   }
@@ -147,11 +167,8 @@ class PipelineTest : public ::testing::Test {
     runtime_ = *rt;
   }
 
-  /// Serves one client connection that sends `requests` (pieces) and returns what it received.
-  std::string serve(std::vector<std::string> pieces, bool hang = false) {
-    ScriptedTransport client;
-    for (auto& p : pieces) client.input.push_back(std::move(p));
-    client.hang = hang;
+  /// The context of a client connection from 127.0.0.1 on the first listener.
+  ConnectionContext context() {
     ConnectionContext ctx;
     ctx.runtime = runtime_;
     ctx.listener = &runtime_->listeners[0];
@@ -160,6 +177,15 @@ class PipelineTest : public ::testing::Test {
     ctx.dialer = &dialer_;
     ctx.draining = &draining_;
     ctx.client_cert = client_cert_;
+    return ctx;
+  }
+
+  /// Serves one client connection that sends `requests` (pieces) and returns what it received.
+  std::string serve(std::vector<std::string> pieces, bool hang = false) {
+    ScriptedTransport client;
+    for (auto& p : pieces) client.input.push_back(std::move(p));
+    client.hang = hang;
+    auto ctx = context();
     asio::io_context io;
     asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
     io.run();
@@ -290,6 +316,42 @@ TEST_F(PipelineTest, KeepAliveServesPipelinedRequests) {
     ++count;
   }
   EXPECT_EQ(count, 2u) << out;
+}
+
+TEST_F(PipelineTest, RequestsReadyInOneTurnReachTheUpstreamBackToBack) {
+  // Two connections whose requests are ready in the same turn of the event loop: both are read
+  // before either is sent upstream (the sends wait for the end of the turn), so a sleeping
+  // upstream is woken once for the two.
+  std::vector<std::string> log;
+  dialer_.log = &log;
+  dialer_.plan.push_back({false, kOk});
+  dialer_.plan.push_back({false, kOk});
+  ScriptedTransport a;
+  ScriptedTransport b;
+  for (auto [t, name] : {std::pair<ScriptedTransport*, const char*>{&a, "a"}, {&b, "b"}}) {
+    t->name = name;
+    t->log = &log;
+    t->input.push_back("GET /api/" + std::string(name) + " HTTP/1.1\r\nHost: h\r\n\r\n");
+  }
+  auto ctx_a = context();
+  auto ctx_b = context();
+  asio::io_context io;
+  asio::co_spawn(io, serve_connection(ctx_a, a), asio::detached);
+  asio::co_spawn(io, serve_connection(ctx_b, b), asio::detached);
+  io.run();
+  const auto at = [&](std::string_view entry) {
+    return std::find(log.begin(), log.end(), entry) - log.begin();
+  };
+  std::string trace;
+  for (const auto& entry : log) trace += entry + "\n";
+  const auto sent_a = at("upstream write GET /api/a HTTP/1.1");
+  const auto sent_b = at("upstream write GET /api/b HTTP/1.1");
+  ASSERT_LT(sent_a, std::ssize(log)) << trace;
+  ASSERT_LT(sent_b, std::ssize(log)) << trace;
+  EXPECT_LT(at("b read GET /api/b HTTP/1.1"), sent_a) << trace;
+  EXPECT_LT(at("a read GET /api/a HTTP/1.1"), sent_b) << trace;
+  EXPECT_TRUE(a.output.starts_with("HTTP/1.1 200 OK\r\n")) << a.output;
+  EXPECT_TRUE(b.output.starts_with("HTTP/1.1 200 OK\r\n")) << b.output;
 }
 
 TEST_F(PipelineTest, NoRouteIs404WithProblemJson) {
