@@ -3,8 +3,10 @@
 // ~1 KiB contexts OpenSSL keeps per connection, and a busy one is not re-keyed per record.
 #include "net/tls13_records.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <atomic>
 #include <cstring>
@@ -31,35 +33,36 @@ std::size_t hash_size(RecordAead aead) {
   return aead == RecordAead::Aes256Gcm ? 48 : 32;
 }
 
-const EVP_MD* digest_of(RecordAead aead) {
-  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  static const EVP_MD* const sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
+/// An HMAC context per suite hash with its digest set once: each call duplicates it, so no
+/// digest is fetched by name per call (as HMAC() and a fresh EVP_MAC_CTX would), and the copy
+/// keyed with a traffic secret is freed (and cleansed) at once instead of lingering.
+EVP_MAC_CTX* hmac_template(RecordAead aead) {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  const auto make = [](const char* digest) -> EVP_MAC_CTX* {
+    EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+        OSSL_PARAM_construct_end()};
+    if (ctx != nullptr && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      return nullptr;
+    }
+    return ctx;
+  };
+  static EVP_MAC_CTX* const sha256 = make("SHA256");
+  static EVP_MAC_CTX* const sha384 = make("SHA384");
   return aead == RecordAead::Aes256Gcm ? sha384 : sha256;
 }
 
-/// HMAC (RFC 2104) with a key no longer than the hash's block, on the pre-fetched digest: the
-/// EVP_MAC interface would fetch the digest by name on every call.
-bool hmac(RecordAead aead, std::span<const std::uint8_t> key, std::string_view message,
+bool hmac(RecordAead aead, std::span<const std::uint8_t> key, std::span<const std::uint8_t> message,
           std::span<std::uint8_t> out) {
-  const EVP_MD* md = digest_of(aead);
-  const std::size_t block = aead == RecordAead::Aes256Gcm ? 128 : 64;
-  if (md == nullptr || key.size() > block || out.size() < hash_size(aead)) return false;
-  std::array<std::uint8_t, 128 + 320> buf{};
-  if (block + message.size() > buf.size()) return false;
-  unsigned int n = 0;
-  std::memcpy(buf.data(), key.data(), key.size());
-  for (std::size_t i = 0; i < block; ++i) buf[i] ^= 0x36;
-  std::memcpy(buf.data() + block, message.data(), message.size());
-  std::array<std::uint8_t, 64> inner{};
-  bool ok = EVP_Digest(buf.data(), block + message.size(), inner.data(), &n, md, nullptr) == 1;
-  std::memset(buf.data(), 0, block);
-  std::memcpy(buf.data(), key.data(), key.size());
-  for (std::size_t i = 0; i < block; ++i) buf[i] ^= 0x5c;
-  std::memcpy(buf.data() + block, inner.data(), hash_size(aead));
-  ok = ok && EVP_Digest(buf.data(), block + hash_size(aead), out.data(), &n, md, nullptr) == 1 &&
-       n == hash_size(aead);
-  OPENSSL_cleanse(buf.data(), buf.size());
-  OPENSSL_cleanse(inner.data(), inner.size());
+  EVP_MAC_CTX* const source = hmac_template(aead);
+  EVP_MAC_CTX* ctx = source ? EVP_MAC_CTX_dup(source) : nullptr;
+  std::size_t n = 0;
+  const bool ok = ctx != nullptr && EVP_MAC_init(ctx, key.data(), key.size(), nullptr) == 1 &&
+                  EVP_MAC_update(ctx, message.data(), message.size()) == 1 &&
+                  EVP_MAC_final(ctx, out.data(), &n, out.size()) == 1 && n == hash_size(aead);
+  EVP_MAC_CTX_free(ctx);
   return ok;
 }
 
@@ -183,18 +186,19 @@ bool hkdf_expand_label(RecordAead aead, std::span<const std::uint8_t> secret,
                        std::string_view label, std::span<std::uint8_t> out) {
   // HkdfLabel = uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255>.
   // With out no longer than the hash, HKDF-Expand is the single block HMAC(secret, info | 1).
+  constexpr std::string_view kPrefix = "tls13 ";
+  std::array<std::uint8_t, 4 + kPrefix.size() + 249 + 1> info{};
   if (out.size() > hash_size(aead) || label.size() > 249) return false;
-  std::string info;
-  info.reserve(4 + 6 + label.size() + 1);
-  info.push_back(static_cast<char>(out.size() >> 8));
-  info.push_back(static_cast<char>(out.size() & 0xff));
-  info.push_back(static_cast<char>(6 + label.size()));
-  info.append("tls13 ");
-  info.append(label);
-  info.push_back('\0');  // empty context
-  info.push_back('\x01');
+  std::size_t at = 0;
+  info[at++] = static_cast<std::uint8_t>(out.size() >> 8);
+  info[at++] = static_cast<std::uint8_t>(out.size() & 0xff);
+  info[at++] = static_cast<std::uint8_t>(kPrefix.size() + label.size());
+  for (const char c : kPrefix) info[at++] = static_cast<std::uint8_t>(c);
+  for (const char c : label) info[at++] = static_cast<std::uint8_t>(c);
+  info[at++] = 0;  // empty context
+  info[at++] = 1;
   std::array<std::uint8_t, 64> block{};
-  const bool ok = hmac(aead, secret, info, block);
+  const bool ok = hmac(aead, secret, std::span(info.data(), at), block);
   if (ok) std::memcpy(out.data(), block.data(), out.size());
   OPENSSL_cleanse(block.data(), block.size());
   return ok;
