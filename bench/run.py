@@ -462,7 +462,7 @@ def openssl_speed():
 
 
 SUMMED = ("seconds", "responses", "handshakes", "reused", "errors", "bad_status", "server_closes",
-          "server_cpu_s")
+          "server_cpu_s", "server_user_s", "server_sys_s")
 
 
 def combine(runs):
@@ -549,11 +549,15 @@ def summary_line(s):
     if "ka" in s:
         parts.append(f"ka {s['ka']['rps']:.0f}/s p99 {s['ka']['p99_us']:.0f}us")
         if s["ka"].get("server_cpu_s"):
-            parts.append(f"{1e6 / per_cpu(s['ka'], 'rps'):.1f}us cpu/req")
+            kernel = (f" ({us_per(s['ka'], 'rps', 'server_sys_s'):.1f} kernel)"
+                      if "server_sys_s" in s["ka"] else "")
+            parts.append(f"{1e6 / per_cpu(s['ka'], 'rps'):.1f}us cpu/req{kernel}")
     if "hs_ecdsa" in s:
         parts.append(f"hs {s['hs_ecdsa']['connections_per_s']:.0f}/s")
         if s["hs_ecdsa"].get("server_cpu_s"):
-            parts.append(f"{per_cpu(s['hs_ecdsa'], 'connections_per_s'):.0f} hs/cpu-s")
+            kernel = (f" ({us_per(s['hs_ecdsa'], 'connections_per_s', 'server_sys_s'):.0f}us "
+                      f"kernel/hs)" if "server_sys_s" in s["hs_ecdsa"] else "")
+            parts.append(f"{per_cpu(s['hs_ecdsa'], 'connections_per_s'):.0f} hs/cpu-s{kernel}")
     if "hs_rsa" in s:
         parts.append(f"rsa {s['hs_rsa']['connections_per_s']:.0f}/s")
     if "resume" in s:
@@ -577,7 +581,11 @@ FIGURES = [
     ("resume", "c. resumed handshakes/s (tickets)", True, 1.1),
     ("reuse", "c. resumption rate (%)", True, None),
     ("ka_cpu", "a'. server CPU per keep-alive request (µs)", False, None),
+    ("ka_user", "a'. … of which user space (µs)", False, None),
+    ("ka_sys", "a'. … of which kernel (µs)", False, None),
     ("hs_core", "b'. full ECDSA handshakes per server CPU-second", True, None),
+    ("hs_user", "b'. user-space CPU per full ECDSA handshake (µs)", False, None),
+    ("hs_sys", "b'. kernel CPU per full ECDSA handshake (µs)", False, None),
     ("rsa_core", "b'. full RSA handshakes per server CPU-second", True, None),
     ("resume_core", "c'. resumed handshakes per server CPU-second", True, None),
 ]
@@ -588,6 +596,21 @@ def per_cpu(run, count_key):
     if not cpu:
         raise KeyError("server_cpu_s")
     return run[count_key] * run["seconds"] / cpu
+
+
+def us_per(run, count_key, cpu_key):
+    """Server CPU of one kind (server_user_s or server_sys_s) per unit of work, in µs."""
+    count = run[count_key] * run["seconds"]
+    if cpu_key not in run or not count:
+        raise KeyError(cpu_key)
+    return 1e6 * run[cpu_key] / count
+
+
+def busy(run):
+    """The fraction of a core the server used during the window."""
+    if not run.get("server_cpu_s") or not run["seconds"]:
+        raise KeyError("server_cpu_s")
+    return run["server_cpu_s"] / run["seconds"]
 
 
 def figure(s, key):
@@ -607,6 +630,18 @@ def figure(s, key):
         return 100 * s["resume"]["reuse_rate"]
     if key == "ka_cpu":
         return 1e6 / per_cpu(s["ka"], "rps")
+    if key == "ka_user":
+        return us_per(s["ka"], "rps", "server_user_s")
+    if key == "ka_sys":
+        return us_per(s["ka"], "rps", "server_sys_s")
+    if key == "ka_busy":
+        return busy(s["ka"])
+    if key == "hs_user":
+        return us_per(s["hs_ecdsa"], "connections_per_s", "server_user_s")
+    if key == "hs_sys":
+        return us_per(s["hs_ecdsa"], "connections_per_s", "server_sys_s")
+    if key == "hs_busy":
+        return busy(s["hs_ecdsa"])
     if key == "hs_core":
         return per_cpu(s["hs_ecdsa"], "connections_per_s")
     if key == "rsa_core":
@@ -627,7 +662,7 @@ def medians(args, results):
         figs.append((f"per_{n}", f"d. memory per idle conn, {n:,} (KiB)", False,
                      0.75 if n == max(args.idle) else None))
     table = {}
-    for key, *_ in figs:
+    for key in [f[0] for f in figs] + ["ka_busy", "hs_busy"]:
         for name in SERVERS:
             vals = []
             for rnd in results.values():
@@ -642,6 +677,52 @@ def medians(args, results):
     upstream = statistics.median(r["upstream"]["rps"] for r in results.values())
     upstream_p99 = statistics.median(r["upstream"]["p99_us"] for r in results.values())
     return figs, table, speed, upstream, upstream_p99
+
+
+KA_TARGET = next(f[3] for f in FIGURES if f[0] == "ka_rps")
+CEILING_TARGET = 0.7
+
+
+def budgets(table, speed, args):
+    """For the two throughput targets bounded by the server's CPU: the CPU per request (per
+    handshake) that would meet them, and how Portcullis's measured CPU splits against it."""
+    def t(key, name="portcullis"):
+        return table.get((key, name))
+
+    out = []
+    peers = {p: t("ka_rps", p) for p in PEERS if t("ka_rps", p)}
+    if peers and t("ka_busy") and t("ka_user") is not None and t("ka_sys") is not None:
+        best = max(peers, key=peers.get)
+        need = KA_TARGET * peers[best]
+        budget = 1e6 * t("ka_busy") / need
+        line = (f"- **a. keep-alive**: {KA_TARGET}× the best peer ({best}, {fmt(peers[best])} "
+                f"req/s) is {fmt(need)} req/s, i.e. at most {budget:.1f} µs of server CPU per "
+                f"request at the {t('ka_busy'):.2f} core Portcullis had. Portcullis used "
+                f"{t('ka_sys'):.1f} µs in the kernel and {t('ka_user'):.1f} µs in user space; "
+                f"its kernel time alone leaves {budget - t('ka_sys'):.1f} µs for user space.")
+        if t("ka_user", best) is not None and t("ka_sys", best) is not None:
+            line += (f" {best} used {t('ka_sys', best):.1f} µs in the kernel and "
+                     f"{t('ka_user', best):.1f} µs in user space.")
+        out.append(line)
+    if t("hs_ecdsa") and t("hs_busy") and t("hs_user") is not None and t("hs_sys") is not None:
+        ceiling = speed["ecdsa_ceiling_s"] * args.workers
+        need = CEILING_TARGET * ceiling
+        budget = 1e6 * t("hs_busy") / need
+        # What Portcullis computes per handshake when the client's chain is in its verdict cache
+        # (as here: one client certificate): its signature, the client's CertificateVerify, two
+        # X25519 operations. The ceiling also counts the two signatures of the chain.
+        maths = 1e6 * (1 / speed["ecdsap256_sign_s"] + 1 / speed["ecdsap256_verify_s"] +
+                       2 / speed["x25519_s"])
+        out.append(
+            f"- **b. handshakes**: {100 * CEILING_TARGET:.0f} % of the ceiling is {fmt(need)} "
+            f"handshakes/s, i.e. at most {budget:.0f} µs of server CPU per handshake at the "
+            f"{t('hs_busy'):.2f} core Portcullis had. Portcullis used {t('hs_sys'):.0f} µs in "
+            f"the kernel and {t('hs_user'):.0f} µs in user space, of which {maths:.0f} µs is the "
+            f"maths it does with the client's chain in its verdict cache (one signature, one "
+            f"verification, two X25519, at `openssl speed` rates); the rest is OpenSSL's "
+            f"handshake machinery and the gateway. The kernel time and that maths alone leave "
+            f"{budget - t('hs_sys') - maths:.0f} µs for them.")
+    return out
 
 
 def fmt(v):
@@ -734,6 +815,14 @@ def render(args, results, facts, versions, started, elapsed):
     for label, ok in verdicts:
         out.append(f"- {'met' if ok else '**missed**'}: {label}")
     out.append("")
+    budget_lines = budgets(table, speed, args)
+    if budget_lines:
+        out.append("## What the CPU-bound targets need (server CPU split from /proc)\n")
+        out.append("\n".join(budget_lines) + "\n")
+        out.append("Kernel time is the system time charged to the server's processes: on "
+                   "loopback a send also runs the receiver's TCP input, so it covers both ends' "
+                   "TCP work for what the server sends. Each figure is the median of the "
+                   "rounds.\n")
     out.append("## What each server forwarded and how it refused a client without a certificate\n")
     out.append("| server | X-Client-Subject received by the upstream | no client certificate |")
     out.append("|---|---|---|")

@@ -112,9 +112,16 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-/// User + system CPU seconds used so far by `pids` (all their threads), from /proc.
-double cpu_seconds(const std::vector<int>& pids) {
-  double total = 0;
+/// CPU seconds used so far by processes (all their threads), from /proc: user space and kernel
+/// (system time; on loopback it includes the receiver's TCP input that a send runs inline).
+struct CpuTimes {
+  double user = 0;
+  double system = 0;
+  double total() const { return user + system; }
+};
+
+CpuTimes cpu_times(const std::vector<int>& pids) {
+  CpuTimes total;
   for (int pid : pids) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -135,7 +142,9 @@ double cpu_seconds(const std::vector<int>& pids) {
       if (field == 14) utime = std::strtoull(q + 1, nullptr, 10);
       if (field == 15) stime = std::strtoull(q + 1, nullptr, 10);
     }
-    total += static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    const auto tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    total.user += static_cast<double>(utime) / tick;
+    total.system += static_cast<double>(stime) / tick;
   }
   return total;
 }
@@ -471,7 +480,7 @@ class LoadGen {
     // Counters restart at the window's opening so that only its work counts.
     bool window_open = o_.mode == "probe";
     std::uint64_t hs_at_open = 0, reused_at_open = 0, done_at_open = 0, errors_at_open = 0;
-    double cpu_at_open = 0;
+    CpuTimes cpu_at_open;
     std::vector<epoll_event> events(1024);
     for (;;) {
       const double t = now_s();
@@ -481,7 +490,7 @@ class LoadGen {
         reused_at_open = stats_.reused;
         done_at_open = connections_done_;
         errors_at_open = stats_.errors;
-        cpu_at_open = cpu_seconds(o_.cpu_pids);
+        cpu_at_open = cpu_times(o_.cpu_pids);
       }
       if (t >= until_ || (o_.mode == "probe" && open_ == 0)) break;
       if (stats_.errors > 2000 && stats_.responses == 0) {
@@ -499,7 +508,12 @@ class LoadGen {
         }
       }
     }
-    const double server_cpu = window_open ? cpu_seconds(o_.cpu_pids) - cpu_at_open : 0;
+    CpuTimes server_cpu;
+    if (window_open) {
+      const CpuTimes now = cpu_times(o_.cpu_pids);
+      server_cpu.user = now.user - cpu_at_open.user;
+      server_cpu.system = now.system - cpu_at_open.system;
+    }
     const double seconds = o_.mode == "probe" ? now_s() - start : o_.duration;
     std::sort(stats_.latency_us.begin(), stats_.latency_us.end());
     auto pct = [&](double q) -> double {
@@ -525,7 +539,8 @@ class LoadGen {
         "{\"mode\":\"%s\",\"seconds\":%.3f,\"responses\":%llu,\"rps\":%.1f,\"p50_us\":%.0f,"
         "\"p99_us\":%.0f,\"connections_per_s\":%.1f,\"handshakes\":%llu,\"reused\":%llu,"
         "\"reuse_rate\":%.4f,\"errors\":%llu,\"bad_status\":%llu,\"first_status\":%d,"
-        "\"server_closes\":%llu,\"server_cpu_s\":%.3f,\"first_body\":\"%s\"}\n",
+        "\"server_closes\":%llu,\"server_cpu_s\":%.3f,\"server_user_s\":%.3f,"
+        "\"server_sys_s\":%.3f,\"first_body\":\"%s\"}\n",
         o_.mode.c_str(), seconds, static_cast<unsigned long long>(stats_.responses),
         static_cast<double>(stats_.responses) / seconds, pct(0.50), pct(0.99),
         static_cast<double>(done) / seconds, static_cast<unsigned long long>(hs),
@@ -533,7 +548,8 @@ class LoadGen {
         hs ? static_cast<double>(reused) / static_cast<double>(hs) : 0.0,
         static_cast<unsigned long long>(stats_.errors - errors_at_open),
         static_cast<unsigned long long>(stats_.bad_status), stats_.first_status,
-        static_cast<unsigned long long>(server_closes_), server_cpu, body.c_str());
+        static_cast<unsigned long long>(server_closes_), server_cpu.total(), server_cpu.user,
+        server_cpu.system, body.c_str());
     for (auto& c : conns_) close_conn(c);
     return stats_.responses > 0 ? 0 : 1;
   }
