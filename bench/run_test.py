@@ -1,0 +1,99 @@
+"""The arithmetic of bench/run.py's report: how turns combine, the primed rows' split of the
+server CPU, and what the CPU-bound targets need. Synthetic runs, no processes started; run by
+`make test` (ctest bench_report)."""
+
+import os
+import sys
+import types
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (bench/run.py)
+
+
+def turn(seconds, responses, cpu_user, cpu_sys, connections_per_s=0.0, p50=900, p99=1400):
+    """One load-generator JSON object, as portcullis_loadgen prints it."""
+    return {"mode": "keepalive", "seconds": seconds, "responses": responses,
+            "rps": responses / seconds, "p50_us": p50, "p99_us": p99,
+            "connections_per_s": connections_per_s, "handshakes": 0, "reused": 0,
+            "reuse_rate": 0.0, "errors": 0, "bad_status": 0, "server_closes": 0,
+            "server_cpu_s": cpu_user + cpu_sys, "server_user_s": cpu_user,
+            "server_sys_s": cpu_sys}
+
+
+SPEED = {"ecdsap256_sign_s": 50_000.0, "ecdsap256_verify_s": 20_000.0, "x25519_s": 40_000.0,
+         "ecdsa_ceiling_s": 4_000.0}
+
+
+class CombineTest(unittest.TestCase):
+    def test_turns_sum_counts_and_cpu_kinds_and_rate_is_over_the_summed_time(self):
+        a = turn(1.0, 50_000, 0.25, 0.70, p99=1000)
+        b = turn(1.0, 30_000, 0.15, 0.45, p99=3000)
+        c = run.combine([a, b])
+        self.assertEqual(c["responses"], 80_000)
+        self.assertAlmostEqual(c["rps"], 40_000)
+        self.assertAlmostEqual(c["server_user_s"], 0.40)
+        self.assertAlmostEqual(c["server_sys_s"], 1.15)
+        self.assertAlmostEqual(c["server_cpu_s"], 1.55)
+        self.assertEqual(c["p99_us"], 2000)  # the median of the turns' percentiles
+
+
+class PrimedRowsTest(unittest.TestCase):
+    def test_user_and_kernel_per_request_add_up_to_the_cpu_per_request(self):
+        ka = turn(2.0, 100_000, 0.5, 1.4)  # 50,000 req/s, 0.95 core
+        s = {"ka": ka}
+        self.assertAlmostEqual(run.figure(s, "ka_user"), 5.0)
+        self.assertAlmostEqual(run.figure(s, "ka_sys"), 14.0)
+        self.assertAlmostEqual(run.figure(s, "ka_cpu"), 19.0)
+        self.assertAlmostEqual(run.figure(s, "ka_busy"), 0.95)
+
+    def test_per_handshake_split_uses_connections(self):
+        hs = turn(2.0, 4_000, 0.8, 0.2, connections_per_s=2_000)  # 4,000 handshakes
+        s = {"hs_ecdsa": hs}
+        self.assertAlmostEqual(run.figure(s, "hs_user"), 200.0)
+        self.assertAlmostEqual(run.figure(s, "hs_sys"), 50.0)
+        self.assertAlmostEqual(run.figure(s, "hs_busy"), 0.5)
+
+    def test_a_run_without_the_split_has_no_split_figure(self):
+        ka = turn(1.0, 1_000, 0.1, 0.1)
+        del ka["server_user_s"], ka["server_sys_s"]
+        with self.assertRaises(KeyError):
+            run.figure({"ka": ka}, "ka_user")
+
+
+class BudgetsTest(unittest.TestCase):
+    ARGS = types.SimpleNamespace(workers=1)
+
+    def table(self, **portcullis):
+        t = {("ka_rps", "nginx"): 40_000.0, ("ka_rps", "haproxy"): 48_000.0,
+             ("ka_rps", "caddy"): 12_000.0, ("ka_user", "haproxy"): 7.5,
+             ("ka_sys", "haproxy"): 13.5}
+        for key, value in portcullis.items():
+            t[(key, "portcullis")] = value
+        return t
+
+    def test_keep_alive_budget_is_the_cpu_per_request_at_the_target_rate(self):
+        t = self.table(ka_busy=0.96, ka_user=5.5, ka_sys=13.0)
+        [line] = run.budgets(t, SPEED, self.ARGS)
+        # 1.25 x 48,000 = 60,000 req/s on 0.96 core: 16.0 us per request, 3.0 left after 13.0.
+        self.assertIn("haproxy, 48,000 req/s", line)
+        self.assertIn("60,000 req/s", line)
+        self.assertIn("at most 16.0 µs", line)
+        self.assertIn("leaves 3.0 µs for user space", line)
+        self.assertIn("haproxy used 13.5 µs in the kernel and 7.5 µs in user space", line)
+
+    def test_handshake_budget_subtracts_kernel_and_the_maths_done(self):
+        t = self.table(hs_ecdsa=2_000.0, hs_busy=0.98, hs_user=400.0, hs_sys=100.0)
+        [line] = run.budgets(t, SPEED, self.ARGS)
+        # 70 % of 4,000/s = 2,800/s on 0.98 core: 350 us. Maths: 20 + 50 + 2 x 25 = 120 us.
+        self.assertIn("2,800 handshakes/s", line)
+        self.assertIn("at most 350 µs", line)
+        self.assertIn("of which 120 µs is the maths", line)
+        self.assertIn("leave 130 µs for them", line)
+
+    def test_no_line_without_the_split(self):
+        self.assertEqual(run.budgets(self.table(ka_busy=0.9), SPEED, self.ARGS), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
