@@ -95,5 +95,42 @@ class BudgetsTest(unittest.TestCase):
         self.assertEqual(run.budgets(self.table(ka_busy=0.9), SPEED, self.ARGS), [])
 
 
+class RenderTest(unittest.TestCase):
+    """The whole report from one synthetic round: verdicts and the budget section."""
+
+    def server(self, rps, cpu_per_req_us, hs_per_s, user_share):
+        ka_cpu = rps * cpu_per_req_us / 1e6
+        hs_cpu = 0.96
+        return {
+            "ka": turn(1.0, rps, ka_cpu * user_share, ka_cpu * (1 - user_share)),
+            "hs_ecdsa": turn(1.0, hs_per_s, hs_cpu * 0.8, hs_cpu * 0.2,
+                             connections_per_s=hs_per_s),
+            "hs_rsa": turn(1.0, hs_per_s // 2, 0.5, 0.4, connections_per_s=hs_per_s // 2),
+            "resume": dict(turn(1.0, hs_per_s * 2, 0.6, 0.3, connections_per_s=hs_per_s * 2),
+                           reuse_rate=1.0),
+            "idle_1000": {"hwm_kib": 30_000.0, "per_conn_kib": 12.0},
+        }
+
+    def test_report_states_verdicts_and_budgets(self):
+        rnd = {"portcullis": self.server(52_000, 19.0, 2_000, 0.3),
+               "nginx": self.server(44_000, 22.0, 780, 0.3),
+               "haproxy": self.server(48_000, 20.5, 750, 0.35),
+               "caddy": self.server(14_000, 70.0, 1_400, 0.7),
+               "upstream": turn(1.0, 87_000, 0.5, 0.5),
+               "speed": dict(SPEED, ecdsap256_sign_s=50_000.0, rsa2048_sign_s=4_000.0,
+                             rsa2048_verify_s=60_000.0, ecdsa_hs_us=250.0, rsa_hs_us=350.0,
+                             rsa_ceiling_s=2_800.0)}
+        args = types.SimpleNamespace(workers=1, duration=5.0, hs_duration=3.0, idle=[1000],
+                                     pin_note="pinned", idle_note="", work=run.ROOT)
+        text, table, limits = run.render(args, {0: rnd}, {}, ["v"], "now", 1.0)
+        self.assertIn("**missed**: a. keep-alive req/s", text)  # 52,000 / 48,000 < 1.25
+        self.assertIn("met: b. full handshakes/s ECDSA P-256", text)  # 2,000 / 1,400 >= 1.1
+        # 2,000 handshakes/s against a 4,000/s ceiling: 50 %.
+        self.assertIn("50 % (target ≥ 70 %: **no**)", limits)
+        self.assertIn("## What the CPU-bound targets need", text)
+        self.assertIn("1.25× the best peer (haproxy, 48,000 req/s)", text)
+        self.assertIn("a'. … of which kernel (µs) | 13.3 |", table)  # 19.0 x 0.7
+
+
 if __name__ == "__main__":
     unittest.main()
