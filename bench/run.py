@@ -613,6 +613,12 @@ def busy(run):
     return run["server_cpu_s"] / run["seconds"]
 
 
+# The server CPU split rows: "ka_" or "hs_" + "user", "sys" (µs per request or handshake) or
+# "busy" (the fraction of a core the server used).
+CPU_SPLIT_RUNS = {"ka_": ("ka", "rps"), "hs_": ("hs_ecdsa", "connections_per_s")}
+CPU_SPLIT_KINDS = {"user": "server_user_s", "sys": "server_sys_s", "busy": None}
+
+
 def figure(s, key):
     if key == "ka_rps":
         return s["ka"]["rps"]
@@ -630,18 +636,10 @@ def figure(s, key):
         return 100 * s["resume"]["reuse_rate"]
     if key == "ka_cpu":
         return 1e6 / per_cpu(s["ka"], "rps")
-    if key == "ka_user":
-        return us_per(s["ka"], "rps", "server_user_s")
-    if key == "ka_sys":
-        return us_per(s["ka"], "rps", "server_sys_s")
-    if key == "ka_busy":
-        return busy(s["ka"])
-    if key == "hs_user":
-        return us_per(s["hs_ecdsa"], "connections_per_s", "server_user_s")
-    if key == "hs_sys":
-        return us_per(s["hs_ecdsa"], "connections_per_s", "server_sys_s")
-    if key == "hs_busy":
-        return busy(s["hs_ecdsa"])
+    if key[:3] in CPU_SPLIT_RUNS and key[3:] in CPU_SPLIT_KINDS:
+        run_key, count_key = CPU_SPLIT_RUNS[key[:3]]
+        kind = CPU_SPLIT_KINDS[key[3:]]
+        return busy(s[run_key]) if kind is None else us_per(s[run_key], count_key, kind)
     if key == "hs_core":
         return per_cpu(s["hs_ecdsa"], "connections_per_s")
     if key == "rsa_core":

@@ -118,9 +118,13 @@ struct CpuTimes {
   double user = 0;
   double system = 0;
   double total() const { return user + system; }
+  CpuTimes operator-(const CpuTimes& since) const {
+    return {user - since.user, system - since.system};
+  }
 };
 
 CpuTimes cpu_times(const std::vector<int>& pids) {
+  const auto tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   CpuTimes total;
   for (int pid : pids) {
     char path[64];
@@ -142,7 +146,6 @@ CpuTimes cpu_times(const std::vector<int>& pids) {
       if (field == 14) utime = std::strtoull(q + 1, nullptr, 10);
       if (field == 15) stime = std::strtoull(q + 1, nullptr, 10);
     }
-    const auto tick = static_cast<double>(sysconf(_SC_CLK_TCK));
     total.user += static_cast<double>(utime) / tick;
     total.system += static_cast<double>(stime) / tick;
   }
@@ -508,12 +511,7 @@ class LoadGen {
         }
       }
     }
-    CpuTimes server_cpu;
-    if (window_open) {
-      const CpuTimes now = cpu_times(o_.cpu_pids);
-      server_cpu.user = now.user - cpu_at_open.user;
-      server_cpu.system = now.system - cpu_at_open.system;
-    }
+    const CpuTimes server_cpu = window_open ? cpu_times(o_.cpu_pids) - cpu_at_open : CpuTimes{};
     const double seconds = o_.mode == "probe" ? now_s() - start : o_.duration;
     std::sort(stats_.latency_us.begin(), stats_.latency_us.end());
     auto pct = [&](double q) -> double {
