@@ -33,14 +33,14 @@ conformance: build-test
 	/usr/bin/python3 tests/conformance/run_limbo.py --bin $(BUILD_TEST)/portcullis --strict
 
 # Side-by-side mTLS benchmark against nginx, HAProxy and Caddy (bench/README.md): installs the
-# peers, builds Portcullis, the load generator and the upstream (Release), runs 3 alternating
-# rounds and writes bench/results.md. Extra flags: make bench BENCH_RUN_ARGS="--rounds 1"
+# peers, builds Portcullis, the load generator, the upstream and the floor proxy (Release), runs
+# 3 alternating rounds and writes bench/results.md. Extra flags: make bench BENCH_RUN_ARGS="--rounds 1"
 bench-build: deps
 	bench/install-deps
 	cmake -S . -B $(BUILD_BENCH_RELEASE) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release \
 	  -DPORTCULLIS_BENCH=ON -DPORTCULLIS_TESTS=OFF
 	cmake --build $(BUILD_BENCH_RELEASE) --target portcullis portcullis_loadgen \
-	  portcullis_bench_upstream
+	  portcullis_bench_upstream portcullis_bench_floor
 
 bench: bench-build
 	/usr/bin/python3 bench/run.py --build $(BUILD_BENCH_RELEASE) $(BENCH_RUN_ARGS)

@@ -365,6 +365,25 @@ class Server:
         self.log.close()
 
 
+class FloorProxy:
+    """bench/floor/floor_proxy.cpp in front of the upstream: the keep-alive floor, measured in
+    the keep-alive turns with the servers (plain HTTP, so the load generator runs with --plain)."""
+
+    name = "floor"
+    plain = True
+
+    def __init__(self, args, up_port):
+        self.port = free_port()
+        self.log = open(f"{args.work}/floor.log", "w")
+        self.proc = spawn([BIN["floor"], str(self.port), str(up_port)], role="server",
+                          stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_port(self.port, self.proc)
+
+    def stop(self):
+        stop(self.proc)
+        self.log.close()
+
+
 # ---- load generator -----------------------------------------------------------------------------
 
 
@@ -492,6 +511,7 @@ def sliced(args, servers, mode, alg, total_s, connections):
         k = i % len(servers)
         for srv in servers[k:] + servers[:k]:
             runs[srv.name].append(loadgen(args, srv.port, mode, alg, server=srv,
+                                          plain=getattr(srv, "plain", False),
                                           extra=["--connections", str(connections),
                                                  "--duration", f"{total_s / slices:.2f}",
                                                  "--warmup", "0.2"]))
@@ -517,11 +537,17 @@ def one_round(args, rnd, up_port, results, facts):
                 if alg == "ecdsa" and name not in facts:
                     facts[name] = probe(args, servers[-1], "ecdsa")
             if alg == "ecdsa":
-                for key, mode, total in (("ka", "keepalive", args.duration),
-                                         ("hs_ecdsa", "handshake", args.hs_duration),
-                                         ("resume", "resume", args.hs_duration)):
-                    conns = 50 if mode == "keepalive" else args.hs_connections
-                    for name, run_ in sliced(args, servers, mode, alg, total, conns).items():
+                floor = FloorProxy(args, up_port)
+                try:
+                    kept = sliced(args, servers + [floor], "keepalive", alg, args.duration, 50)
+                finally:
+                    floor.stop()
+                r["floor"] = {"ka": kept.pop("floor")}
+                for name, run_ in kept.items():
+                    r[name]["ka"] = run_
+                for key, mode in (("hs_ecdsa", "handshake"), ("resume", "resume")):
+                    for name, run_ in sliced(args, servers, mode, alg, args.hs_duration,
+                                             args.hs_connections).items():
                         r[name][key] = run_
             else:
                 for name, run_ in sliced(args, servers, "handshake", alg, args.hs_duration,
@@ -674,6 +700,15 @@ def medians(args, results):
              for k in next(iter(results.values()))["speed"]}
     upstream = statistics.median(r["upstream"]["rps"] for r in results.values())
     upstream_p99 = statistics.median(r["upstream"]["p99_us"] for r in results.values())
+    for key in ("ka_rps", "ka_cpu", "ka_user", "ka_sys"):
+        vals = []
+        for rnd in results.values():
+            try:
+                vals.append(figure(rnd["floor"], key))
+            except KeyError:
+                pass
+        if vals:
+            table[(key, "floor")] = statistics.median(vals)
     return figs, table, speed, upstream, upstream_p99
 
 
@@ -701,6 +736,10 @@ def budgets(table, speed, args):
         if t("ka_user", best) is not None and t("ka_sys", best) is not None:
             line += (f" {best} used {t('ka_sys', best):.1f} µs in the kernel and "
                      f"{t('ka_user', best):.1f} µs in user space.")
+        if t("ka_user", "floor") is not None and t("ka_sys", "floor") is not None:
+            line += (f" The floor proxy (bench/floor: plain HTTP, no TLS, nothing but the "
+                     f"relay) used {t('ka_sys', 'floor'):.1f} µs in the kernel and "
+                     f"{t('ka_user', 'floor'):.1f} µs in user space in the same turns.")
         out.append(line)
     if t("hs_ecdsa") and t("hs_busy") and t("hs_user") is not None and t("hs_sys") is not None:
         ceiling = speed["ecdsa_ceiling_s"] * args.workers
@@ -765,6 +804,11 @@ def render(args, results, facts, versions, started, elapsed):
     lim = []
     lim.append(f"| upstream reached directly, keep-alive req/s (ceiling of a.) | {fmt(upstream)} "
                f"(p99 {fmt(upstream_p99)} µs) |")
+    if table.get(("ka_rps", "floor")) is not None and table.get(("ka_sys", "floor")) is not None:
+        lim.append(f"| floor proxy (bench/floor: plain HTTP, no TLS), keep-alive req/s · server "
+                   f"CPU per request, kernel + user space (µs) | "
+                   f"{fmt(table[('ka_rps', 'floor')])} · {fmt(table[('ka_sys', 'floor')])} + "
+                   f"{fmt(table[('ka_user', 'floor')])} |")
     lim.append(f"| openssl speed ecdsap256 sign/s · verify/s | {fmt(speed['ecdsap256_sign_s'])} · "
                f"{fmt(speed['ecdsap256_verify_s'])} |")
     lim.append(f"| openssl speed ecdhx25519 ops/s | {fmt(speed['x25519_s'])} |")
@@ -844,6 +888,8 @@ def render(args, results, facts, versions, started, elapsed):
         for name in SERVERS:
             if name in r:
                 out.append(f"round {rnd + 1} {name}: {summary_line(r[name])}")
+        if "floor" in r:
+            out.append(f"round {rnd + 1} floor proxy: {summary_line(r['floor'])}")
         out.append(f"round {rnd + 1} upstream direct: {r['upstream']['rps']:.0f} req/s")
     out.append("```\n")
     return "\n".join(out), "\n".join(lines), "\n".join(lim)
@@ -906,6 +952,7 @@ def main():
     BIN["portcullis"] = f"{args.build}/portcullis"
     BIN["loadgen"] = f"{args.build}/bench/portcullis_loadgen"
     BIN["upstream"] = f"{args.build}/bench/portcullis_bench_upstream"
+    BIN["floor"] = f"{args.build}/bench/portcullis_bench_floor"
     for name in ("nginx", "haproxy", "caddy"):
         BIN[name] = (subprocess.run(["bash", "-c", f"command -v {name} || ls /usr/sbin/{name}"],
                                     capture_output=True, text=True).stdout.strip().splitlines()

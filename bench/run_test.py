@@ -91,6 +91,14 @@ class BudgetsTest(unittest.TestCase):
         self.assertIn("of which 120 µs is the maths", line)
         self.assertIn("leave 130 µs for them", line)
 
+    def test_keep_alive_budget_names_the_floor_when_measured(self):
+        t = self.table(ka_busy=0.96, ka_user=5.5, ka_sys=13.0)
+        t[("ka_user", "floor")] = 0.5
+        t[("ka_sys", "floor")] = 11.6
+        [line] = run.budgets(t, SPEED, self.ARGS)
+        self.assertIn("The floor proxy (bench/floor", line)
+        self.assertIn("used 11.6 µs in the kernel and 0.5 µs in user space in the same turns", line)
+
     def test_no_line_without_the_split(self):
         self.assertEqual(run.budgets(self.table(ka_busy=0.9), SPEED, self.ARGS), [])
 
@@ -117,6 +125,7 @@ class RenderTest(unittest.TestCase):
                "haproxy": self.server(48_000, 20.5, 750, 0.35),
                "caddy": self.server(14_000, 70.0, 1_400, 0.7),
                "upstream": turn(1.0, 87_000, 0.5, 0.5),
+               "floor": {"ka": turn(1.0, 80_000, 0.04, 0.92)},  # 0.5 + 11.5 us per request
                "speed": dict(SPEED, ecdsap256_sign_s=50_000.0, rsa2048_sign_s=4_000.0,
                              rsa2048_verify_s=60_000.0, ecdsa_hs_us=250.0, rsa_hs_us=350.0,
                              rsa_ceiling_s=2_800.0)}
@@ -130,6 +139,8 @@ class RenderTest(unittest.TestCase):
         self.assertIn("## What the CPU-bound targets need", text)
         self.assertIn("1.25× the best peer (haproxy, 48,000 req/s)", text)
         self.assertIn("a'. … of which kernel (µs) | 13.3 |", table)  # 19.0 x 0.7
+        self.assertIn("kernel + user space (µs) | 80,000 · 11.5 + 0.50 |", limits)
+        self.assertIn("round 1 floor proxy: ka 80000/s", text)
 
 
 if __name__ == "__main__":
