@@ -1,17 +1,15 @@
 // The keep-alive floor: the least a single-threaded HTTP/1.1 keep-alive proxy can do per request
 // on this machine. Plain TCP on both sides (no TLS), one upstream connection per client
-// connection, epoll edge-triggered, no timers, no parser beyond finding the end of a message; it
-// adds one request header (X-Client-Subject, as the proxies under test do) and, like the
-// gateway, sends the upstream requests of one event-loop turn at its end. What it costs per
-// request is what any proxy pays (the kernel: loopback TCP, wake-ups, the syscalls) plus almost
-// nothing. bench/run.py measures it with the load generator in --plain mode.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+// connection, epoll edge-triggered, no timers, no parser beyond finding the end of a message. It
+// handles messages framed by Content-Length only (the bench's GETs and the upstream's answers): a
+// chunked message closes the connection, and HEAD is not handled. It adds one request header
+// (X-Client-Subject, as the proxies under test do) and, like the gateway, sends the upstream
+// requests of one event-loop turn at its end. What it costs per request is what any proxy pays
+// (the kernel: loopback TCP, wake-ups, the syscalls) plus almost nothing. bench/run.py measures
+// it with the load generator in --plain mode.
 #include <poll.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +21,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/sockets.h"
 
 namespace {
 
@@ -94,25 +94,10 @@ bool drain(int fd, std::string& in) {
   }
 }
 
-int tcp_socket() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
-
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 /// A connected, non-blocking socket to the upstream, or -1.
 int dial(int port) {
-  const int fd = tcp_socket();
-  const sockaddr_in a = loopback(port);
+  const int fd = portcullis::bench::nodelay_socket();
+  const sockaddr_in a = portcullis::bench::loopback_address(port);
   if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) return fd;
   pollfd p{fd, POLLOUT, 0};
   int err = 0;
@@ -178,17 +163,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
+  portcullis::bench::raise_fd_limit();
   const int upstream_port = std::atoi(argv[2]);
-  const int lfd = tcp_socket();
-  const int one = 1;
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  const sockaddr_in addr = loopback(std::atoi(argv[1]));
-  if (bind(lfd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(lfd, 4096) != 0) {
+  const int lfd = portcullis::bench::listen_loopback(std::atoi(argv[1]));
+  if (lfd < 0) {
     std::perror("floor_proxy: bind/listen");
     return 1;
   }
@@ -206,8 +184,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < k; ++i) {
       const std::uint64_t data = events[i].data.u64;
       if (data == 0) {
+        // Accepted sockets inherit TCP_NODELAY from the listener.
         for (int fd; (fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0;) {
-          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           const int up = dial(upstream_port);
           if (up < 0) {
             // Said once: a load generator reconnecting in a loop would fill the log.

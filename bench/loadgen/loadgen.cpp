@@ -4,11 +4,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sockets.h"
 #include "pki/ec_key_methods.h"
 
 namespace {
@@ -195,10 +194,7 @@ class LoadGen {
 
  private:
   bool setup() {
-    rlimit rl{};
-    getrlimit(RLIMIT_NOFILE, &rl);
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+    portcullis::bench::raise_fd_limit();
     std::memset(&addr_, 0, sizeof addr_);
     addr_.sin_family = AF_INET;
     addr_.sin_port = htons(static_cast<std::uint16_t>(o_.port));
@@ -249,13 +245,11 @@ class LoadGen {
   // ---- connection life ------------------------------------------------------------------------
 
   bool open(Conn& c, SSL_SESSION* resume) {
-    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c.fd = portcullis::bench::nodelay_socket();
     if (c.fd < 0) {
       std::fprintf(stderr, "loadgen: socket: %s\n", std::strerror(errno));
       return false;
     }
-    const int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c.in.clear();
     c.sent = 0;
     if (!o_.plain) {

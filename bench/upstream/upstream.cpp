@@ -1,11 +1,7 @@
 // The benchmark upstream: a minimal HTTP/1.1 keep-alive server (one thread, epoll) answering
 // every request with a small fixed response, so it is never the bottleneck. GET /probe answers
 // with the X-Client-Subject header it received, to check that a proxy forwards the identity.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +13,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#include "common/sockets.h"
 
 namespace {
 
@@ -79,18 +77,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
-  const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const int one = 1;
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(std::atoi(argv[1])));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, 4096) != 0) {
+  portcullis::bench::raise_fd_limit();
+  const int lfd = portcullis::bench::listen_loopback(std::atoi(argv[1]));
+  if (lfd < 0) {
     std::perror("upstream: bind/listen");
     return 1;
   }
@@ -106,9 +95,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < k; ++i) {
       if (events[i].data.ptr == nullptr) {
         for (;;) {
-          const int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);
+          const int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK);  // TCP_NODELAY inherited
           if (fd < 0) break;
-          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           auto* c = new Conn{fd, {}, {}, false};
           epoll_event cev{};
           cev.events = EPOLLIN;
