@@ -97,7 +97,8 @@ class BudgetsTest(unittest.TestCase):
         t[("ka_sys", "floor")] = 11.6
         [line] = run.budgets(t, SPEED, self.ARGS)
         self.assertIn("The floor proxy (bench/floor", line)
-        self.assertIn("used 11.6 µs in the kernel and 0.5 µs in user space in the same turns", line)
+        self.assertIn("used 11.6 µs in the kernel and 0.5 µs in user space in the same turns",
+                      line)
 
     def test_no_line_without_the_split(self):
         self.assertEqual(run.budgets(self.table(ka_busy=0.9), SPEED, self.ARGS), [])
