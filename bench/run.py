@@ -689,7 +689,7 @@ def medians(args, results):
                      0.75 if n == max(args.idle) else None))
     table = {}
     for key in [f[0] for f in figs] + ["ka_busy", "hs_busy"]:
-        for name in SERVERS:
+        for name in SERVERS + ["floor"]:  # the floor proxy has the keep-alive figures only
             vals = []
             for rnd in results.values():
                 try:
@@ -702,15 +702,6 @@ def medians(args, results):
              for k in next(iter(results.values()))["speed"]}
     upstream = statistics.median(r["upstream"]["rps"] for r in results.values())
     upstream_p99 = statistics.median(r["upstream"]["p99_us"] for r in results.values())
-    for key in ("ka_rps", "ka_cpu", "ka_user", "ka_sys"):
-        vals = []
-        for rnd in results.values():
-            try:
-                vals.append(figure(rnd["floor"], key))
-            except KeyError:
-                pass
-        if vals:
-            table[(key, "floor")] = statistics.median(vals)
     return figs, table, speed, upstream, upstream_p99
 
 
