@@ -347,6 +347,8 @@ BIN = {}
 class Server:
     """One running instance of a server under test, with a given PKI."""
 
+    plain = False  # TLS: the load generator presents the client certificate
+
     def __init__(self, name, alg, args, up_port):
         self.name = name
         self.port = free_port()
@@ -513,7 +515,7 @@ def sliced(args, servers, mode, alg, total_s, connections):
         k = i % len(servers)
         for srv in servers[k:] + servers[:k]:
             runs[srv.name].append(loadgen(args, srv.port, mode, alg, server=srv,
-                                          plain=getattr(srv, "plain", False),
+                                          plain=srv.plain,
                                           extra=["--connections", str(connections),
                                                  "--duration", f"{total_s / slices:.2f}",
                                                  "--warmup", "0.2"]))

@@ -4,10 +4,12 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
 
 namespace portcullis::bench {
@@ -48,6 +50,29 @@ inline int listen_loopback(int port) {
     return -1;
   }
   return fd;
+}
+
+/// What a single-threaded loopback server starts with: its listener and an epoll instance that
+/// watches it (level-triggered, event data 0).
+struct LoopbackServer {
+  int listener = -1;
+  int epoll = -1;
+};
+
+/// Ignores SIGPIPE, raises the fd limit, listens on 127.0.0.1:port and watches the listener.
+/// listener < 0 when the port cannot be had (errno set).
+inline LoopbackServer start_loopback_server(int port) {
+  std::signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+  LoopbackServer server;
+  server.listener = listen_loopback(port);
+  if (server.listener < 0) return server;
+  server.epoll = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;
+  epoll_ctl(server.epoll, EPOLL_CTL_ADD, server.listener, &ev);
+  return server;
 }
 
 }  // namespace portcullis::bench

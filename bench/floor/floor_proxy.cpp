@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -162,19 +161,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: floor_proxy PORT UPSTREAM_PORT   (both on 127.0.0.1)\n");
     return 2;
   }
-  std::signal(SIGPIPE, SIG_IGN);
-  portcullis::bench::raise_fd_limit();
   const int upstream_port = std::atoi(argv[2]);
-  const int lfd = portcullis::bench::listen_loopback(std::atoi(argv[1]));
+  const auto [lfd, ep] = portcullis::bench::start_loopback_server(std::atoi(argv[1]));
   if (lfd < 0) {
     std::perror("floor_proxy: bind/listen");
     return 1;
   }
-  const int ep = epoll_create1(0);
-  epoll_event lev{};
-  lev.events = EPOLLIN;
-  lev.data.u64 = 0;
-  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev);
   epoll_event events[256];
   std::vector<Pair*> flush;  // pairs with requests for the upstream, sent at the end of the turn
   std::vector<Pair*> dead;

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -76,18 +75,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: upstream PORT   (listens on 127.0.0.1:PORT)\n");
     return 2;
   }
-  std::signal(SIGPIPE, SIG_IGN);
-  portcullis::bench::raise_fd_limit();
-  const int lfd = portcullis::bench::listen_loopback(std::atoi(argv[1]));
+  const auto [lfd, ep] = portcullis::bench::start_loopback_server(std::atoi(argv[1]));
   if (lfd < 0) {
     std::perror("upstream: bind/listen");
     return 1;
   }
-  const int ep = epoll_create1(0);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;
-  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
   epoll_event events[256];
   char buf[65536];
   for (;;) {
