@@ -157,6 +157,7 @@ struct Registry::Impl {
   std::deque<std::atomic<std::uint64_t>> failed_open;
   /// Ended TLS connections: [0] records kept by OpenSSL, [1] handed over to the gateway.
   std::array<std::atomic<std::uint64_t>, 2> tls_connections{};
+  std::array<std::atomic<std::uint64_t>, 2> lane_requests{};  ///< [resumed, relayed]
   std::map<std::string, std::atomic<std::uint64_t>*, std::less<>> failed_open_index;
 };
 
@@ -226,6 +227,10 @@ void Registry::count_tls_connection(bool records_handed_over) {
   impl_->tls_connections[records_handed_over ? 1 : 0].fetch_add(1, kRelaxed);
 }
 
+void Registry::count_lane_request(bool relayed) {
+  impl_->lane_requests[relayed ? 1 : 0].fetch_add(1, kRelaxed);
+}
+
 std::string Registry::prometheus_text() const {
   std::lock_guard lock(impl_->mutex);
   std::string out;
@@ -281,6 +286,15 @@ std::string Registry::prometheus_text() const {
                  "portcullis_tls_connections_total{{records=\"openssl\"}} {}\n",
                  impl_->tls_connections[1].load(kRelaxed),
                  impl_->tls_connections[0].load(kRelaxed));
+
+  append_header(out, "portcullis_fast_lane_requests_total",
+                "Requests the workers' fast lane forwarded: relayed to the end by the lane, or "
+                "resumed by the request pipeline.",
+                "counter");
+  fmt::format_to(std::back_inserter(out),
+                 "portcullis_fast_lane_requests_total{{outcome=\"relayed\"}} {}\n"
+                 "portcullis_fast_lane_requests_total{{outcome=\"resumed\"}} {}\n",
+                 impl_->lane_requests[1].load(kRelaxed), impl_->lane_requests[0].load(kRelaxed));
 
   if (!impl_->failed_open_index.empty()) {
     append_header(out, "portcullis_callout_failed_open_total",

@@ -6,6 +6,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
 
 #include "core/log.h"
@@ -25,6 +28,19 @@ constexpr std::size_t kSealBatch = 64 * 1024;
 
 bool would_block(const error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+error_code last_error() {
+  return {errno, boost::system::system_category()};
+}
+
+/// One non-blocking send on the raw descriptor (attached to the reactor or not).
+std::size_t send_now(int fd, const std::uint8_t* data, std::size_t size, error_code& ec) {
+  ec = {};
+  const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n >= 0) return static_cast<std::size_t>(n);
+  ec = last_error();
+  return 0;
 }
 
 }  // namespace
@@ -47,7 +63,7 @@ void TlsTransport::send_failure_alert() {
   std::vector<std::uint8_t> alert;
   if (!records_->seal_failure_alert(alert)) return;
   error_code ignored;
-  socket_.write_some(asio::buffer(alert), ignored);  // best effort: the connection is over
+  send_now(fd(), alert.data(), alert.size(), ignored);  // best effort: the connection is over
 }
 
 awaitable<void> TlsTransport::send_records(std::vector<std::uint8_t>& bytes, error_code& ec) {
@@ -90,17 +106,24 @@ std::optional<std::size_t> TlsTransport::records_read_now(asio::mutable_buffer b
         break;
     }
     const auto space = records_->input_space();
-    const std::size_t got = socket_.read_some(asio::buffer(space.data(), space.size()), ec);
-    if (would_block(ec)) {
-      ec = {};
-      return std::nullopt;
-    }
-    // eof: closed without close_notify, a plain end of stream as on the OpenSSL path.
-    if (ec) {
+    const ssize_t got = ::recv(fd(), space.data(), space.size(), MSG_DONTWAIT);
+    if (got < 0) {
+      ec = last_error();
+      if (would_block(ec)) {
+        ec = {};
+        return std::nullopt;
+      }
       note_read_failure(ec);
       return 0;
     }
-    records_->input_received(got);
+    // Closed without close_notify: a plain end of stream, as on the OpenSSL path.
+    if (got == 0) {
+      ec = asio::error::eof;
+      note_read_failure(ec);
+      return 0;
+    }
+    last_read_full_ = static_cast<std::size_t>(got) == space.size();
+    records_->input_received(static_cast<std::size_t>(got));
   }
 }
 
@@ -140,7 +163,7 @@ bool TlsTransport::records_write_now(std::span<const asio::const_buffer> bufs, s
       ec = records_->error();
       return false;
     }
-    const std::size_t sent = socket_.write_some(asio::buffer(sealed), ec);
+    const std::size_t sent = send_now(fd(), sealed.data(), sealed.size(), ec);
     if (!ec && sent == sealed.size()) continue;
     if (ec && !would_block(ec)) return false;
     rest.assign(sealed.begin() + static_cast<std::ptrdiff_t>(ec ? 0 : sent), sealed.end());
@@ -161,6 +184,55 @@ awaitable<void> TlsTransport::records_write(std::span<const asio::const_buffer> 
     }
     co_await send_records(rest, ec);
   }
+}
+
+bool TlsTransport::lane_ready() {
+  if (watched_ && !records_) try_handoff();
+  return records_ && socket_.is_open() && !records_->has_buffered_input() && !peer_closed_;
+}
+
+bool TlsTransport::lane_more_input() const {
+  return last_read_full_ || records_->has_buffered_input();
+}
+
+void TlsTransport::lane_idle() {
+  if (!records_->has_buffered_input()) records_->release_idle_buffer();
+}
+
+int TlsTransport::lane_detach() {
+  lane_idle();
+  error_code ec;
+  protocol_ = socket_.local_endpoint(ec).protocol();
+  const int fd = socket_.release(ec);  // deregisters from the reactor; the fd stays open
+  detached_fd_ = ec ? -1 : fd;
+  return detached_fd_;
+}
+
+void TlsTransport::lane_attach() {
+  error_code ec;
+  socket_.assign(protocol_, detached_fd_, ec);
+  if (ec) ::close(detached_fd_);            // cannot happen for a valid descriptor; never leak it
+  if (!ec) socket_.non_blocking(true, ec);  // for send_records' writes that must not block
+  detached_fd_ = -1;
+}
+
+bool TlsTransport::lane_write(std::span<const asio::const_buffer> bufs,
+                              std::vector<std::uint8_t>& rest, error_code& ec) {
+  std::size_t index = 0;
+  std::size_t offset = 0;
+  std::vector<std::uint8_t> unsent;
+  if (records_write_now(bufs, index, offset, unsent, ec)) return true;
+  if (ec) return false;
+  rest.insert(rest.end(), unsent.begin(), unsent.end());
+  // What records_write_now did not reach yet is sealed now and waits behind it.
+  while (index < bufs.size()) {
+    if (!records_seal_batch(bufs, index, offset, unsent)) {
+      ec = records_->error();
+      return false;
+    }
+    rest.insert(rest.end(), unsent.begin(), unsent.end());
+  }
+  return true;
 }
 
 awaitable<void> TlsTransport::records_shutdown() {

@@ -128,6 +128,29 @@ class TlsTransport final : public proxy::Transport {
   void close() override;
   bool is_open() const override;
 
+  // ---- the worker's fast lane (net/fast_lane.h): handed-over connections only ---------------
+  /// At an idle moment: hands the records over when due; true when the connection runs on the
+  /// gateway's record layer with nothing buffered, so the lane can take it.
+  bool lane_ready();
+  /// Takes the socket out of the io_context's reactor (the lane polls it itself); returns it.
+  int lane_detach();
+  /// Puts the socket back under the io_context.
+  void lane_attach();
+  /// Reads what the socket has, without waiting: see records_read_now.
+  std::optional<std::size_t> lane_read(asio::mutable_buffer buf, error_code& ec) {
+    last_read_full_ = true;  // until a receive of this read shows the socket emptied
+    return records_read_now(buf, ec);
+  }
+  /// After lane_read: bytes may remain that no new readiness edge will announce (it was served
+  /// from the record layer, its last receive filled its buffer, or whole records wait).
+  bool lane_more_input() const;
+  /// Between requests: frees the record layer's input buffer when it holds nothing.
+  void lane_idle();
+  /// Seals `bufs` and sends what the socket takes at once; the sealed bytes it did not take are
+  /// appended to `rest`. False when sealing or sending failed (`ec`).
+  bool lane_write(std::span<const asio::const_buffer> bufs, std::vector<std::uint8_t>& rest,
+                  error_code& ec);
+
  private:
   enum class Op { Accept, Connect, Read, Write, Shutdown };
   /// Runs one OpenSSL call to completion, waiting for the socket whenever OpenSSL asks (the
@@ -171,8 +194,13 @@ class TlsTransport final : public proxy::Transport {
   std::unique_ptr<RecordChannel> records_;  ///< set by the hand-off (ssl_ is freed then)
   bool watched_ = false;                    ///< the handshake was watched for a hand-off
   bool attached_ = false;
-  bool peer_closed_ = false;  ///< a read saw the peer's close: shutdown() sends no close_notify
+  bool peer_closed_ = false;     ///< a read saw the peer's close: shutdown() sends no close_notify
+  int detached_fd_ = -1;         ///< the socket while the fast lane holds it
+  bool last_read_full_ = false;  ///< the last receive filled the space it was given
+  asio::ip::tcp protocol_ = asio::ip::tcp::v4();
   Deadline deadline_;
+  /// The socket's descriptor, attached or not.
+  int fd() { return detached_fd_ >= 0 ? detached_fd_ : socket_.native_handle(); }
 };
 
 /// True when `host` is an IPv4 or IPv6 literal.

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/dial_errors.h"
 #include "net/proxy_tunnel.h"
@@ -130,6 +131,16 @@ asio::awaitable<proxy::DialResult> UpstreamPool::acquire(std::size_t index, prox
       conn->mark_reused();
       co_return proxy::DialResult{std::move(conn), {}, ep.label};
     }
+    // The fast lane keeps idle connections of its own: borrow one rather than dial.
+    while (reuse != proxy::Reuse::Fresh && lender_) {
+      const int fd = lender_(index, ei);
+      if (fd < 0) break;
+      if (reuse == proxy::Reuse::Checked && !idle_connection_alive(fd)) {
+        ::close(fd);
+        continue;
+      }
+      co_return proxy::DialResult{adopt(index, ei, fd), {}, ep.label};
+    }
     auto result = co_await dial(up, ep, ei);
     if (result.connection) co_return result;
     // Try the next endpoint; the denial reports every endpoint that failed.
@@ -216,6 +227,48 @@ asio::awaitable<proxy::DialResult> UpstreamPool::dial(UpstreamState& up, Endpoin
   auto conn = std::make_unique<PooledConnection>(std::move(tls), ep.label, index, ei);
   if (via) conn->set_proxy(*via, false, {});
   co_return proxy::DialResult{std::move(conn), {}, ep.label};
+}
+
+bool UpstreamPool::lane_capable(std::size_t index, std::size_t ei) const {
+  const auto& up = upstreams_[index];
+  return up.tls == nullptr && !up.endpoints[ei].proxy;
+}
+
+int UpstreamPool::take_idle_socket(std::size_t index, std::size_t ei) {
+  if (!lane_capable(index, ei)) return -1;
+  auto& idle = upstreams_[index].endpoints[ei].idle;
+  while (!idle.empty()) {
+    auto conn = std::move(idle.back());
+    idle.pop_back();
+    auto* tcp = dynamic_cast<TcpTransport*>(&conn->transport());
+    if (tcp == nullptr || !tcp->socket().is_open()) continue;
+    // Checked once as it moves to the lane, which then watches it for a close itself.
+    if (!idle_connection_alive(tcp->socket().native_handle())) {
+      tcp->close();
+      continue;
+    }
+    error_code ec;
+    const int fd = tcp->socket().release(ec);  // deregisters from the reactor; stays open
+    if (!ec) return fd;
+  }
+  return -1;
+}
+
+std::unique_ptr<proxy::UpstreamConnection> UpstreamPool::adopt(std::size_t index, std::size_t ei,
+                                                               int fd) {
+  auto& ep = upstreams_[index].endpoints[ei];
+  error_code ec;
+  asio::ip::tcp::socket socket(io_);
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  const bool v6 = ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+                  local.ss_family == AF_INET6;
+  socket.assign(v6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd, ec);
+  if (ec) ::close(fd);
+  auto conn = std::make_unique<PooledConnection>(std::make_unique<TcpTransport>(std::move(socket)),
+                                                 ep.label, index, ei);
+  conn->mark_reused();
+  return conn;
 }
 
 void UpstreamPool::release(std::unique_ptr<proxy::UpstreamConnection> connection, bool reusable) {

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -30,6 +31,34 @@ class UpstreamPool final : public proxy::UpstreamDialer {
   /// Closes every idle connection (shutdown).
   void close_idle();
 
+  // ---- for the worker's fast lane (net/fast_lane.h), which keeps plain connections itself ----
+  /// The endpoint acquire() would pick next (round robin), and moving past it once used.
+  std::size_t peek_endpoint(std::size_t index) const {
+    const auto& up = upstreams_[index];
+    return up.next % up.endpoints.size();
+  }
+  void advance_endpoint(std::size_t index) { ++upstreams_[index].next; }
+  const std::string& endpoint_label(std::size_t index, std::size_t ei) const {
+    return upstreams_[index].endpoints[ei].label;
+  }
+  int max_idle(std::size_t index) const { return upstreams_[index].config->max_idle; }
+  /// Plain TCP, not through an outbound proxy: connections the lane can use.
+  bool lane_capable(std::size_t index, std::size_t ei) const;
+  /// An idle connection of endpoint `ei` taken out of the pool and the reactor: its descriptor,
+  /// or -1 when there is none (or the endpoint is not lane_capable).
+  int take_idle_socket(std::size_t index, std::size_t ei);
+  /// Idle connections of endpoint `ei` in the pool (the lane keeps max_idle for both).
+  std::size_t idle_count(std::size_t index, std::size_t ei) const {
+    return upstreams_[index].endpoints[ei].idle.size();
+  }
+  /// Where acquire() finds an idle connection the pool has none of: the lane's idle list (a
+  /// descriptor taken out of the lane, or -1).
+  void set_idle_lender(std::function<int(std::size_t index, std::size_t ei)> lender) {
+    lender_ = std::move(lender);
+  }
+  /// A descriptor the lane held, as a reused connection of endpoint `ei` again.
+  std::unique_ptr<proxy::UpstreamConnection> adopt(std::size_t index, std::size_t ei, int fd);
+
  private:
   struct EndpointState {
     const config::Endpoint* endpoint;
@@ -49,6 +78,7 @@ class UpstreamPool final : public proxy::UpstreamDialer {
 
   boost::asio::io_context& io_;
   std::vector<UpstreamState> upstreams_;
+  std::function<int(std::size_t, std::size_t)> lender_;
 };
 
 }  // namespace portcullis::net

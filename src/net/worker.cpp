@@ -37,6 +37,12 @@ Worker::Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsC
   std::vector<asio::ssl::context*> upstream_tls;
   for (const auto& c : tls_.upstreams) upstream_tls.push_back(c.get());
   pool_ = std::make_unique<UpstreamPool>(io_, *runtime_, upstream_tls);
+  if (FastLaneLoop::enabled_by_environment()) lane_ = FastLaneLoop::create(io_, *pool_);
+  if (lane_) {
+    pool_->set_idle_lender([lane = lane_.get()](std::size_t upstream, std::size_t ei) {
+      return lane->lend(upstream, ei);
+    });
+  }
 }
 
 Worker::~Worker() = default;
@@ -91,6 +97,7 @@ void Worker::begin_drain() {
       a->acceptor.close(ec);
     }
     pool_->close_idle();
+    if (lane_) lane_->drain();
     for (auto& s : sessions_) {
       if (s.context->idle) s.transport->close();
     }
@@ -129,6 +136,7 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tc
   ctx.runtime = runtime_;
   ctx.listener = &listener;
   ctx.dialer = pool_.get();
+  ctx.lane = lane_.get();
   ctx.blocking = &blocking_;
   ctx.draining = &draining_;
   ctx.peer_text =

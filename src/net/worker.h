@@ -12,6 +12,7 @@
 
 #include "core/result.h"
 #include "net/client_auth.h"
+#include "net/fast_lane.h"
 #include "net/upstream_pool.h"
 #include "proxy/pipeline.h"
 #include "proxy/runtime.h"
@@ -63,6 +64,7 @@ class Worker {
   proxy::BlockingRunner& blocking_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<FastLaneLoop> lane_;  ///< null when PORTCULLIS_FAST_LANE=off
   struct LiveSession {
     proxy::ConnectionContext* context;
     proxy::Transport* transport;

@@ -157,41 +157,123 @@ std::string scheme_of(std::string_view authorization) {
   return std::string(authorization.substr(0, space));
 }
 
-}  // namespace
-
-awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const RouteRuntime& route,
-                                       const RequestHead& head) {
-  const HeaderList& headers = head.headers;
+/// Steps 1 and the Authorization check: the listener's requirement (require /
+/// require_handshake need a valid certificate on every route, whatever the route's own list
+/// says), an anonymous route's result, more than one Authorization header. Nullopt: the route's
+/// authenticators decide.
+std::optional<AuthnResult> before_authenticators(const ConnectionContext& ctx,
+                                                 const RouteRuntime& route,
+                                                 const HeaderList& headers) {
   const ListenerRuntime& listener = *ctx.listener;
   AuthnResult result;
-  // 1. The listener's requirement: require / require_handshake need a valid certificate on
-  //    every route, whatever the route's own list says.
   if (listener.client_auth != config::ClientAuthMode::Off) {
     if (!ctx.client_cert) {
       // SECURITY: a listener with client_auth always has a verdict; if it is missing, deny.
       result.denial =
           mtls_denial(listener, DenialCode::MtlsCertInvalid, "no client-certificate verdict");
-      co_return result;
+      return result;
     }
     const pki::Verdict& v = *ctx.client_cert;
     if (listener.client_auth != config::ClientAuthMode::Request && !v.ok()) {
       result.denial =
           mtls_denial(listener, v.code.value_or(DenialCode::MtlsCertInvalid), v.detail());
-      co_return result;
+      return result;
     }
     // A verified certificate is the identity of an anonymous route (facts for rules and logs).
     if (v.ok() && route.authn.empty()) {
       result.identity = identity_from_certificate(ctx.client_cert, ctx.client_cert_pem);
     }
   }
-  if (route.authn.empty()) co_return result;
-
-  // 2. The route's authenticators, in order.
+  if (route.authn.empty()) return result;
   if (headers.count("authorization") > 1) {
     result.denial =
         core::make_denial(DenialCode::RequestMalformed, "more than one Authorization header");
-    co_return result;
+    return result;
   }
+  return std::nullopt;
+}
+
+/// An authenticator's outcome as the stage's result; nullopt for NotPresent (ask the next one).
+std::optional<AuthnResult> decided(authn::Outcome& outcome) {
+  AuthnResult result;
+  if (auto* rejected = std::get_if<authn::Rejected>(&outcome)) {
+    result.denial = std::move(rejected->denial);
+    return result;
+  }
+  if (auto* ok = std::get_if<authn::Authenticated>(&outcome)) {
+    result.identity = std::move(ok->identity);
+    return result;
+  }
+  return std::nullopt;
+}
+
+/// Step 3, nothing present: 401 with one challenge per scheme the route accepts.
+AuthnResult nothing_present(const ConnectionContext& ctx, const RouteRuntime& route,
+                            std::string_view authorization) {
+  AuthnResult result;
+  std::vector<std::string> schemes;
+  std::vector<std::string> challenges;
+  bool mtls_only = true;
+  for (const RouteAuthenticator& entry : route.authn) {
+    if (entry.kind == Kind::Basic) {
+      schemes.push_back("Basic");
+      challenges.push_back(entry.basic->challenge());
+      mtls_only = false;
+    } else if (entry.kind == Kind::Jwt) {
+      schemes.push_back("Bearer");
+      challenges.push_back(entry.jwt->verifier->challenge());
+      mtls_only = false;
+    }
+  }
+  if (mtls_only) {
+    // Only a client certificate would do, and none was sent.
+    const auto& missing = *ctx.client_cert;
+    result.denial = mtls_denial(*ctx.listener, DenialCode::MtlsCertMissing, missing.detail());
+    return result;
+  }
+  std::string accepted;
+  for (const auto& s : schemes) {
+    if (accepted.find(s) != std::string::npos) continue;
+    if (!accepted.empty()) accepted += ", ";
+    accepted += s;
+  }
+  bool with_certificate = false;
+  for (const auto& e : route.authn) with_certificate = with_certificate || e.kind == Kind::Mtls;
+  if (with_certificate) accepted += ", or a client certificate";
+  core::Denial d =
+      authorization.empty()
+          ? core::make_denial(DenialCode::AuthnRequired,
+                              "route \"" + route.config->name + "\" accepts " + accepted)
+          : core::make_denial(DenialCode::AuthnSchemeNotAccepted,
+                              "the request used the \"" + scheme_of(authorization) +
+                                  "\" scheme; route \"" + route.config->name + "\" accepts " +
+                                  accepted);
+  for (auto& c : challenges) d.headers.emplace_back("WWW-Authenticate", std::move(c));
+  result.denial = std::move(d);
+  return result;
+}
+
+}  // namespace
+
+std::optional<AuthnResult> run_authn_stage_now(const ConnectionContext& ctx,
+                                               const RouteRuntime& route, const RequestHead& head) {
+  for (const RouteAuthenticator& entry : route.authn) {
+    if (entry.kind != Kind::Mtls) return std::nullopt;  // may have to wait
+  }
+  if (auto early = before_authenticators(ctx, route, head.headers)) return early;
+  for (std::size_t i = 0; i < route.authn.size(); ++i) {
+    authn::Outcome outcome = mtls_outcome(ctx);
+    if (auto result = decided(outcome)) return result;
+  }
+  return nothing_present(ctx, route, head.headers.get("authorization").value_or(""));
+}
+
+awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const RouteRuntime& route,
+                                       const RequestHead& head) {
+  const HeaderList& headers = head.headers;
+  if (auto early = before_authenticators(ctx, route, headers)) co_return std::move(*early);
+
+  // 2. The route's authenticators, in order.
   const std::string_view authorization = headers.get("authorization").value_or("");
   std::vector<const RouteAuthenticator*> basics;
   for (const RouteAuthenticator& entry : route.authn) {
@@ -216,57 +298,9 @@ awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx, const Route
         outcome = co_await external_outcome(ctx, *entry.external, head);
         break;
     }
-    if (auto* rejected = std::get_if<authn::Rejected>(&outcome)) {
-      result.denial = std::move(rejected->denial);
-      co_return result;
-    }
-    if (auto* ok = std::get_if<authn::Authenticated>(&outcome)) {
-      result.identity = std::move(ok->identity);
-      co_return result;
-    }
+    if (auto result = decided(outcome)) co_return std::move(*result);
   }
-
-  // 3. Nothing present: 401 with one challenge per scheme the route accepts.
-  std::vector<std::string> schemes;
-  std::vector<std::string> challenges;
-  bool mtls_only = true;
-  for (const RouteAuthenticator& entry : route.authn) {
-    if (entry.kind == Kind::Basic) {
-      schemes.push_back("Basic");
-      challenges.push_back(entry.basic->challenge());
-      mtls_only = false;
-    } else if (entry.kind == Kind::Jwt) {
-      schemes.push_back("Bearer");
-      challenges.push_back(entry.jwt->verifier->challenge());
-      mtls_only = false;
-    }
-  }
-  if (mtls_only) {
-    // Only a client certificate would do, and none was sent.
-    const auto& missing = *ctx.client_cert;
-    result.denial = mtls_denial(listener, DenialCode::MtlsCertMissing, missing.detail());
-    co_return result;
-  }
-  std::string accepted;
-  for (const auto& s : schemes) {
-    if (accepted.find(s) != std::string::npos) continue;
-    if (!accepted.empty()) accepted += ", ";
-    accepted += s;
-  }
-  bool with_certificate = false;
-  for (const auto& e : route.authn) with_certificate = with_certificate || e.kind == Kind::Mtls;
-  if (with_certificate) accepted += ", or a client certificate";
-  core::Denial d =
-      authorization.empty()
-          ? core::make_denial(DenialCode::AuthnRequired,
-                              "route \"" + route.config->name + "\" accepts " + accepted)
-          : core::make_denial(DenialCode::AuthnSchemeNotAccepted,
-                              "the request used the \"" + scheme_of(authorization) +
-                                  "\" scheme; route \"" + route.config->name + "\" accepts " +
-                                  accepted);
-  for (auto& c : challenges) d.headers.emplace_back("WWW-Authenticate", std::move(c));
-  result.denial = std::move(d);
-  co_return result;
+  co_return nothing_present(ctx, route, authorization);
 }
 
 }  // namespace portcullis::proxy

@@ -21,6 +21,11 @@ struct AuthnResult {
   std::optional<core::Denial> denial;  ///< set: refuse the request
 };
 
+/// The same stage without waiting, for routes whose authenticators all answer at once (mtls or
+/// none); nullopt when one of them may have to wait (run_authn_stage then).
+std::optional<AuthnResult> run_authn_stage_now(const ConnectionContext& ctx,
+                                               const RouteRuntime& route, const RequestHead& head);
+
 boost::asio::awaitable<AuthnResult> run_authn_stage(const ConnectionContext& ctx,
                                                     const RouteRuntime& route,
                                                     const RequestHead& head);

@@ -10,6 +10,7 @@
 #include "core/ip_network.h"
 #include "pki/verdict.h"
 #include "proxy/blocking.h"
+#include "proxy/fast_lane.h"
 #include "proxy/runtime.h"
 #include "proxy/transport.h"
 #include "proxy/upstream_dialer.h"
@@ -28,6 +29,7 @@ struct ConnectionContext {
   std::string client_cert_pem;  ///< the presented leaf, when a route sends it upstream
   UpstreamDialer* dialer = nullptr;
   BlockingRunner* blocking = nullptr;  ///< for password hashing and credential-file reloads
+  FastLane* lane = nullptr;            ///< the worker's fast lane, if it offers one
   const bool* draining = nullptr;      ///< set by the worker on shutdown: finish, then close
   bool idle = false;                   ///< true while waiting for the next request (closable)
 };

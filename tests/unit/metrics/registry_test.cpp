@@ -108,7 +108,12 @@ TEST(Registry, ExpositionForKnownSequence) {
       "their records after the handshake: the gateway's record layer or OpenSSL.\n"
       "# TYPE portcullis_tls_connections_total counter\n"
       "portcullis_tls_connections_total{records=\"gateway\"} 0\n"
-      "portcullis_tls_connections_total{records=\"openssl\"} 0\n";
+      "portcullis_tls_connections_total{records=\"openssl\"} 0\n"
+      "# HELP portcullis_fast_lane_requests_total Requests the workers' fast lane forwarded: "
+      "relayed to the end by the lane, or resumed by the request pipeline.\n"
+      "# TYPE portcullis_fast_lane_requests_total counter\n"
+      "portcullis_fast_lane_requests_total{outcome=\"relayed\"} 0\n"
+      "portcullis_fast_lane_requests_total{outcome=\"resumed\"} 0\n";
 
   EXPECT_EQ(registry.prometheus_text(), expected);
 }
@@ -122,6 +127,18 @@ TEST(Registry, TlsConnectionsByRecordLayer) {
   EXPECT_NE(text.find("portcullis_tls_connections_total{records=\"gateway\"} 2\n"),
             std::string::npos);
   EXPECT_NE(text.find("portcullis_tls_connections_total{records=\"openssl\"} 1\n"),
+            std::string::npos);
+}
+
+TEST(Registry, FastLaneRequestsByOutcome) {
+  Registry registry;
+  registry.count_lane_request(true);
+  registry.count_lane_request(true);
+  registry.count_lane_request(false);
+  const auto text = registry.prometheus_text();
+  EXPECT_NE(text.find("portcullis_fast_lane_requests_total{outcome=\"relayed\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("portcullis_fast_lane_requests_total{outcome=\"resumed\"} 1\n"),
             std::string::npos);
 }
 
@@ -142,11 +159,11 @@ TEST(Registry, ClientCertVerdictsByResultAndCode) {
 TEST(Registry, EmptyRegistryStillDescribesEveryMetric) {
   Registry registry;
   const std::string text = registry.prometheus_text();
-  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 6u);
-  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 6u);
+  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 7u);
+  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 7u);
   EXPECT_EQ(lines_starting(text, "portcullis_denials_total{").size(), core::catalogue().size());
   EXPECT_TRUE(lines_starting(text, "portcullis_requests_total{").empty());
-  EXPECT_TRUE(text.ends_with("portcullis_tls_connections_total{records=\"openssl\"} 0\n"));
+  EXPECT_TRUE(text.ends_with("portcullis_fast_lane_requests_total{outcome=\"resumed\"} 0\n"));
 }
 
 TEST(Registry, RegisteredRouteWithoutRequestsHasZeroHistogramAndNoStatusLines) {

@@ -3,6 +3,7 @@
 #include "proxy/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,9 +11,12 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "proxy/exchange.h"
 
 namespace portcullis::proxy {
 namespace {
@@ -428,6 +432,220 @@ TEST_F(PipelineTest, MissingHostOnHttp11IsMalformed) {
   const auto out = serve({"GET /api/ HTTP/1.1\r\n\r\n"});
   EXPECT_TRUE(out.starts_with("HTTP/1.1 400 ")) << out;
   EXPECT_NE(out.find("missing Host header"), std::string::npos);
+}
+
+// ---- the fast lane's steps (proxy/exchange.h) and its hand-backs (proxy/fast_lane.h) ----------
+
+class ExchangeStepsTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    ctx_ = context();
+  }
+  std::unique_ptr<Exchange> exchange_for(std::string bytes) {
+    buf_.consume(buf_.size());
+    const auto n = boost::asio::buffer_copy(buf_.prepare(bytes.size()), asio::buffer(bytes));
+    buf_.commit(n);
+    return std::make_unique<Exchange>(ctx_, client_, buf_);
+  }
+  std::string buffered() const {
+    return {static_cast<const char*>(buf_.data().data()), buf_.size()};
+  }
+
+  ConnectionContext ctx_;
+  ScriptedTransport client_;
+  boost::beast::flat_buffer buf_;
+};
+
+TEST_F(ExchangeStepsTest, DecideNowPreparesTheUpstreamHeadWithoutConsuming) {
+  const std::string request =
+      "GET /api/x HTTP/1.1\r\nHost: h\r\nX-Client-Subject: CN=mallory\r\n\r\n";
+  auto ex = exchange_for(request + "GET /api/next HTTP/1.1\r\n");
+  ASSERT_TRUE(ex->decide_now());
+  const std::string& head = ex->upstream_head();
+  EXPECT_TRUE(head.starts_with("GET /api/x HTTP/1.1\r\n")) << head;
+  EXPECT_NE(head.find("X-Forwarded-For: 127.0.0.1\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Request-Id: "), std::string::npos);
+  EXPECT_EQ(head.find("mallory"), std::string::npos);
+  EXPECT_EQ(buffered(), request + "GET /api/next HTTP/1.1\r\n");  // untouched until sent
+  ex->forwarded("127.0.0.1:9");
+  EXPECT_EQ(buffered(), "GET /api/next HTTP/1.1\r\n");  // the pipelined rest stays
+}
+
+TEST_F(ExchangeStepsTest, DecideNowLeavesEverythingElseToThePipeline) {
+  for (const std::string request : {
+           "POST /api/ HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",  // a body
+           "GET /api/ HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
+           "GET /other HTTP/1.1\r\nHost: h\r\n\r\n",                 // no route: a 404 to render
+           "GET /api/ HTTP/1.1\r\n\r\n",                             // no Host: a 400 to render
+           "\r\nGET /api/ HTTP/1.1\r\nHost: h\r\n\r\n",              // leading empty line
+           "GET /api/ HTTP/1.1\r\nHost: h\r\n",                      // not complete yet
+           "GET /api/ HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n 2\r\n\r\n",  // obs-fold
+       }) {
+    auto ex = exchange_for(request);
+    EXPECT_FALSE(ex->decide_now()) << request;
+    EXPECT_EQ(buffered(), request);
+  }
+}
+
+TEST_F(ExchangeStepsTest, DecideNowAppliesTheListenerRequirement) {
+  use_client_auth(config::ClientAuthMode::Require, {"mtls"});
+  client_cert_ = std::make_shared<pki::Verdict>(
+      verdict(pki::Verdict::Outcome::Failed, core::DenialCode::MtlsCertExpired));
+  ctx_ = context();
+  EXPECT_FALSE(exchange_for("GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n")->decide_now());
+  client_cert_ =
+      std::make_shared<pki::Verdict>(verdict(pki::Verdict::Outcome::Success, std::nullopt));
+  ctx_ = context();
+  auto ex = exchange_for("GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_TRUE(ex->decide_now());
+  EXPECT_NE(ex->upstream_head().find("X-Client-Subject: CN=alice\r\n"), std::string::npos)
+      << ex->upstream_head();
+}
+
+TEST_F(ExchangeStepsTest, ResponseNowRelaysOnlySimpleResponses) {
+  auto answer = [&](std::string request, std::string response, std::string* head_out = nullptr,
+                    std::uint64_t* length_out = nullptr, std::size_t* left = nullptr) {
+    auto ex = exchange_for(std::move(request));
+    EXPECT_TRUE(ex->decide_now());
+    ex->forwarded("127.0.0.1:9");
+    boost::beast::flat_buffer ubuf;
+    ubuf.commit(boost::asio::buffer_copy(ubuf.prepare(response.size()), asio::buffer(response)));
+    std::string head;
+    std::uint64_t length = 0;
+    const auto got = ex->response_now(ubuf, head, length);
+    if (head_out) *head_out = head;
+    if (length_out) *length_out = length;
+    if (left) *left = ubuf.size();
+    return got;
+  };
+  const std::string get = "GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n";
+  std::string head;
+  std::uint64_t length = 0;
+  std::size_t left = 0;
+  EXPECT_EQ(answer(get, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", &head, &length, &left),
+            Exchange::Answer::Relay);
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  EXPECT_NE(head.find("X-Request-Id: "), std::string::npos);
+  EXPECT_NE(head.find("Content-Length: 5\r\n"), std::string::npos);
+  EXPECT_EQ(length, 5u);
+  EXPECT_EQ(left, 2u);  // the body bytes so far stay for the relay
+  EXPECT_EQ(answer("HEAD /api/ HTTP/1.1\r\nHost: h\r\n\r\n",
+                   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", nullptr, &length),
+            Exchange::Answer::Relay);
+  EXPECT_EQ(length, 0u);
+  EXPECT_EQ(answer(get, "HTTP/1.1 204 No Content\r\n\r\n"), Exchange::Answer::Relay);
+  EXPECT_EQ(answer(get, "HTTP/1.1 200 OK\r\nContent-Len"), Exchange::Answer::NeedMore);
+  EXPECT_EQ(answer(get, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Exchange::Answer::Handover);
+  EXPECT_EQ(answer(get, "HTTP/1.1 200 OK\r\n\r\nuntil close"), Exchange::Answer::Handover);
+  EXPECT_EQ(answer(get, "HTTP/1.1 100 Continue\r\n\r\n"), Exchange::Answer::Handover);
+  EXPECT_EQ(answer(get, "NOT HTTP\r\n\r\n"), Exchange::Answer::Handover);
+}
+
+/// A lane that hands back what the test scripted, once; later calls give Close.
+class ScriptedLane final : public FastLane {
+ public:
+  std::function<LaneReturn(ConnectionContext&, Transport&, boost::beast::flat_buffer&)> script;
+  int calls = 0;
+  bool serves = true;
+  bool accepts(Transport&) override { return true; }
+  bool serves_upstream(std::size_t) const override { return serves; }
+  awaitable<LaneReturn> serve(ConnectionContext& ctx, Transport& client,
+                              boost::beast::flat_buffer& buf, bool) override {
+    ++calls;
+    if (calls > 1 || !script) co_return LaneReturn{};
+    co_return script(ctx, client, buf);
+  }
+};
+
+TEST_F(ExchangeStepsTest, DecideNowLeavesUpstreamsTheLaneCannotReach) {
+  ScriptedLane lane;
+  lane.serves = false;  // a TLS upstream, or one behind an outbound proxy
+  ctx_.lane = &lane;
+  EXPECT_FALSE(exchange_for("GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n")->decide_now());
+  lane.serves = true;
+  EXPECT_TRUE(exchange_for("GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n")->decide_now());
+}
+
+TEST_F(PipelineTest, ALaneRequestHandedBackIsServedByThePipeline) {
+  ScriptedLane lane;
+  lane.script = [](ConnectionContext&, Transport&, boost::beast::flat_buffer& buf) {
+    const std::string request = "GET /api/from-lane HTTP/1.1\r\nHost: h\r\n\r\n";
+    buf.commit(boost::asio::buffer_copy(buf.prepare(request.size()), asio::buffer(request)));
+    return LaneReturn{LaneReturn::Kind::Request, nullptr, nullptr, {}, {}};
+  };
+  dialer_.plan.push_back({false, kOk});
+  ScriptedTransport client;
+  auto ctx = context();
+  ctx.lane = &lane;
+  asio::io_context io;
+  asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
+  io.run();
+  ASSERT_EQ(dialer_.sent.size(), 1u);
+  EXPECT_TRUE(dialer_.sent[0].starts_with("GET /api/from-lane HTTP/1.1\r\n"));
+  EXPECT_TRUE(client.output.starts_with("HTTP/1.1 200 OK\r\n")) << client.output;
+  EXPECT_EQ(lane.calls, 2);  // back to the lane after the request, which then closes
+  EXPECT_TRUE(client.closed);
+}
+
+TEST_F(PipelineTest, AnExchangeInFlightResumesWithWhatTheUpstreamSentSoFar) {
+  ScriptedLane lane;
+  std::vector<std::string> log;
+  lane.script = [&](ConnectionContext& ctx, Transport& client, boost::beast::flat_buffer& buf) {
+    const std::string request = "GET /api/x HTTP/1.1\r\nHost: h\r\n\r\n";
+    buf.commit(boost::asio::buffer_copy(buf.prepare(request.size()), asio::buffer(request)));
+    LaneReturn back;
+    back.kind = LaneReturn::Kind::InFlight;
+    back.exchange = std::make_unique<Exchange>(ctx, client, buf);
+    EXPECT_TRUE(back.exchange->decide_now());
+    back.exchange->forwarded("127.0.0.1:9");
+    // The upstream answered chunked: the head and a chunk arrived, the rest follows.
+    const std::string so_far = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+    back.ubuf.commit(
+        boost::asio::buffer_copy(back.ubuf.prepare(so_far.size()), asio::buffer(so_far)));
+    back.upstream = std::make_unique<ScriptedConnection>(true, "2\r\nde\r\n0\r\n\r\n");
+    back.time_left = std::chrono::milliseconds(100);
+    return back;
+  };
+  ScriptedTransport client;
+  auto ctx = context();
+  ctx.lane = &lane;
+  asio::io_context io;
+  asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
+  io.run();
+  EXPECT_TRUE(client.output.starts_with("HTTP/1.1 200 OK\r\n")) << client.output;
+  EXPECT_NE(client.output.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_TRUE(client.output.ends_with("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")) << client.output;
+  EXPECT_EQ(dialer_.released_reusable, 1);  // back to the pool after a complete exchange
+  EXPECT_TRUE(dialer_.reuses.empty());      // nothing dialled: the request was already sent
+}
+
+TEST_F(PipelineTest, AnUpstreamThatClosedBeforeAnsweringTheLaneIsResentOnAFreshConnection) {
+  ScriptedLane lane;
+  lane.script = [&](ConnectionContext& ctx, Transport& client, boost::beast::flat_buffer& buf) {
+    const std::string request = "GET /api/x HTTP/1.1\r\nHost: h\r\n\r\n";
+    buf.commit(boost::asio::buffer_copy(buf.prepare(request.size()), asio::buffer(request)));
+    LaneReturn back;
+    back.kind = LaneReturn::Kind::InFlight;
+    back.exchange = std::make_unique<Exchange>(ctx, client, buf);
+    EXPECT_TRUE(back.exchange->decide_now());
+    back.exchange->forwarded("127.0.0.1:9");
+    back.upstream = std::make_unique<ScriptedConnection>(true, "");  // eof at once
+    back.time_left = std::chrono::milliseconds(100);
+    return back;
+  };
+  dialer_.plan.push_back({false, kOk});
+  ScriptedTransport client;
+  auto ctx = context();
+  ctx.lane = &lane;
+  asio::io_context io;
+  asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
+  io.run();
+  EXPECT_TRUE(client.output.starts_with("HTTP/1.1 200 OK\r\n")) << client.output;
+  EXPECT_EQ(dialer_.reuses, (std::vector<Reuse>{Reuse::Fresh}));
+  ASSERT_EQ(dialer_.sent.size(), 2u);  // the stale one (nothing), then the resend
+  EXPECT_TRUE(dialer_.sent[1].starts_with("GET /api/x HTTP/1.1\r\n")) << dialer_.sent[1];
 }
 
 }  // namespace
