@@ -16,12 +16,12 @@ import time
 
 import pytest
 
-from conftest import (Gateway, free_port, mtls_listener, read_response, route, upstream, wait_for,
-                      curl)
+from conftest import (FakeUpstream, Gateway, curl, free_port, mtls_listener, read_response, route,
+                      upstream, wait_for)
 from test_tls_records import client_context
 
 
-class RecordingUpstream:
+class RecordingUpstream(FakeUpstream):
     """An HTTP/1.1 keep-alive upstream that records every request head it receives and answers
     by path: /chunked, /empty (204), /interim (100 then 200), /big (2 MiB), /close
     (Connection: close), /fin (closes after the response without saying so), /truncated (10 of
@@ -31,33 +31,9 @@ class RecordingUpstream:
     BIG = bytes(range(256)) * 8192
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.endpoint = f"127.0.0.1:{self.port}"
         self.heads: list[bytes] = []
-        self.connections = 0
         self.close_idle_after = None  # seconds: close each connection this long after answering
-        self._lock = threading.Lock()
-        self._closed = False
-        self._conns: list[socket.socket] = []
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-
-    def _accept_loop(self):
-        while not self._closed:
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, TimeoutError):
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                self._conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        super().__init__("recording")  # FakeUpstream's listener and accept loop, our _serve
 
     def _answer(self, path: str) -> tuple[bytes, bool]:
         if path.startswith("/chunked"):
@@ -129,16 +105,6 @@ class RecordingUpstream:
         except OSError:
             pass
 
-    def close(self):
-        self._closed = True
-        self.sock.close()
-        with self._lock:
-            for c in self._conns:
-                try:
-                    c.close()
-                except OSError:
-                    pass
-
 
 @pytest.fixture
 def recording(procs):
@@ -207,6 +173,20 @@ def response_view(resp) -> tuple:
                for n, v in resp.header_list]
     request_id = (resp.header("x-request-id") or "-").encode()
     return resp.status, headers, resp.body.replace(request_id, b"*")
+
+
+def read_until_close(s, timeout: float = 10) -> bytes:
+    """Everything the gateway sends until it closes the connection."""
+    s.settimeout(timeout)
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ssl.SSLError, ConnectionResetError):
+            return data
+        if not chunk:
+            return data
+        data += chunk
 
 
 def run_corpus(gw, mtls_pki) -> list:
@@ -330,16 +310,7 @@ def test_a_client_that_half_closes_after_its_request(procs, mtls_pki, recording)
         s.sendall(b"GET /last HTTP/1.1\r\nHost: localhost\r\n\r\n")
         socket.socket(fileno=os.dup(s.fileno())).shutdown(socket.SHUT_WR)  # TCP FIN, TLS stays
         started = time.monotonic()
-        s.settimeout(5)
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (ssl.SSLError, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = read_until_close(s)
         assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"ok:/last"), data
         assert time.monotonic() - started < 2.0
 
@@ -367,15 +338,6 @@ def test_an_upstream_that_cuts_the_body_short(procs, mtls_pki, recording):
         assert read_response(s).status == 200
         started = time.monotonic()
         s.sendall(b"GET /truncated HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        s.settimeout(10)
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (ssl.SSLError, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = read_until_close(s)
         assert data.endswith(b"\r\n\r\n0123456789"), data
         assert time.monotonic() - started < 2.0

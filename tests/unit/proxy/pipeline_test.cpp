@@ -568,81 +568,83 @@ TEST_F(ExchangeStepsTest, DecideNowLeavesUpstreamsTheLaneCannotReach) {
   EXPECT_TRUE(exchange_for("GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n")->decide_now());
 }
 
-TEST_F(PipelineTest, ALaneRequestHandedBackIsServedByThePipeline) {
-  ScriptedLane lane;
-  lane.script = [](ConnectionContext&, Transport&, boost::beast::flat_buffer& buf) {
-    const std::string request = "GET /api/from-lane HTTP/1.1\r\nHost: h\r\n\r\n";
-    buf.commit(boost::asio::buffer_copy(buf.prepare(request.size()), asio::buffer(request)));
-    return LaneReturn{LaneReturn::Kind::Request, nullptr, nullptr, {}, {}};
-  };
-  dialer_.plan.push_back({false, kOk});
-  ScriptedTransport client;
-  auto ctx = context();
-  ctx.lane = &lane;
-  asio::io_context io;
-  asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
-  io.run();
-  ASSERT_EQ(dialer_.sent.size(), 1u);
-  EXPECT_TRUE(dialer_.sent[0].starts_with("GET /api/from-lane HTTP/1.1\r\n"));
-  EXPECT_TRUE(client.output.starts_with("HTTP/1.1 200 OK\r\n")) << client.output;
-  EXPECT_EQ(lane.calls, 2);  // back to the lane after the request, which then closes
-  EXPECT_TRUE(client.closed);
+void append(boost::beast::flat_buffer& buf, std::string_view bytes) {
+  buf.commit(boost::asio::buffer_copy(buf.prepare(bytes.size()), asio::buffer(bytes)));
 }
 
-TEST_F(PipelineTest, AnExchangeInFlightResumesWithWhatTheUpstreamSentSoFar) {
-  ScriptedLane lane;
-  std::vector<std::string> log;
-  lane.script = [&](ConnectionContext& ctx, Transport& client, boost::beast::flat_buffer& buf) {
-    const std::string request = "GET /api/x HTTP/1.1\r\nHost: h\r\n\r\n";
-    buf.commit(boost::asio::buffer_copy(buf.prepare(request.size()), asio::buffer(request)));
+/// What the lane gives back for a GET it forwarded on `upstream`, whose answer so far is
+/// `so_far`.
+LaneReturn forwarded_in_flight(ConnectionContext& ctx, Transport& client,
+                               boost::beast::flat_buffer& buf, std::string_view so_far,
+                               std::unique_ptr<UpstreamConnection> upstream) {
+  append(buf, "GET /api/x HTTP/1.1\r\nHost: h\r\n\r\n");
+  LaneReturn back;
+  back.kind = LaneReturn::Kind::InFlight;
+  back.exchange = std::make_unique<Exchange>(ctx, client, buf);
+  EXPECT_TRUE(back.exchange->decide_now());
+  back.exchange->forwarded("127.0.0.1:9");
+  append(back.ubuf, so_far);
+  back.upstream = std::move(upstream);
+  back.time_left = std::chrono::milliseconds(100);
+  return back;
+}
+
+class LaneHandBackTest : public PipelineTest {
+ protected:
+  /// Serves a connection whose lane hands back what `script` makes, once; the client's output.
+  std::string serve_with_lane(
+      std::function<LaneReturn(ConnectionContext&, Transport&, boost::beast::flat_buffer&)>
+          script) {
+    lane_.script = std::move(script);
+    ScriptedTransport client;
+    auto ctx = context();
+    ctx.lane = &lane_;
+    asio::io_context io;
+    asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
+    io.run();
+    closed_ = client.closed;
+    return client.output;
+  }
+  ScriptedLane lane_;
+  bool closed_ = false;
+};
+
+TEST_F(LaneHandBackTest, ARequestHandedBackIsServedByThePipeline) {
+  dialer_.plan.push_back({false, kOk});
+  const auto out = serve_with_lane([](ConnectionContext&, Transport&, auto& buf) {
+    append(buf, "GET /api/from-lane HTTP/1.1\r\nHost: h\r\n\r\n");
     LaneReturn back;
-    back.kind = LaneReturn::Kind::InFlight;
-    back.exchange = std::make_unique<Exchange>(ctx, client, buf);
-    EXPECT_TRUE(back.exchange->decide_now());
-    back.exchange->forwarded("127.0.0.1:9");
-    // The upstream answered chunked: the head and a chunk arrived, the rest follows.
-    const std::string so_far = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
-    back.ubuf.commit(
-        boost::asio::buffer_copy(back.ubuf.prepare(so_far.size()), asio::buffer(so_far)));
-    back.upstream = std::make_unique<ScriptedConnection>(true, "2\r\nde\r\n0\r\n\r\n");
-    back.time_left = std::chrono::milliseconds(100);
+    back.kind = LaneReturn::Kind::Request;
     return back;
-  };
-  ScriptedTransport client;
-  auto ctx = context();
-  ctx.lane = &lane;
-  asio::io_context io;
-  asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
-  io.run();
-  EXPECT_TRUE(client.output.starts_with("HTTP/1.1 200 OK\r\n")) << client.output;
-  EXPECT_NE(client.output.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
-  EXPECT_TRUE(client.output.ends_with("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")) << client.output;
+  });
+  ASSERT_EQ(dialer_.sent.size(), 1u);
+  EXPECT_TRUE(dialer_.sent[0].starts_with("GET /api/from-lane HTTP/1.1\r\n"));
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n")) << out;
+  EXPECT_EQ(lane_.calls, 2);  // back to the lane after the request, which then closes
+  EXPECT_TRUE(closed_);
+}
+
+TEST_F(LaneHandBackTest, AnExchangeInFlightResumesWithWhatTheUpstreamSentSoFar) {
+  const auto out = serve_with_lane([](ConnectionContext& ctx, Transport& client, auto& buf) {
+    // The upstream answered chunked: the head and a chunk arrived, the rest follows.
+    return forwarded_in_flight(ctx, client, buf,
+                               "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+                               std::make_unique<ScriptedConnection>(true, "2\r\nde\r\n0\r\n\r\n"));
+  });
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n")) << out;
+  EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")) << out;
   EXPECT_EQ(dialer_.released_reusable, 1);  // back to the pool after a complete exchange
   EXPECT_TRUE(dialer_.reuses.empty());      // nothing dialled: the request was already sent
 }
 
-TEST_F(PipelineTest, AnUpstreamThatClosedBeforeAnsweringTheLaneIsResentOnAFreshConnection) {
-  ScriptedLane lane;
-  lane.script = [&](ConnectionContext& ctx, Transport& client, boost::beast::flat_buffer& buf) {
-    const std::string request = "GET /api/x HTTP/1.1\r\nHost: h\r\n\r\n";
-    buf.commit(boost::asio::buffer_copy(buf.prepare(request.size()), asio::buffer(request)));
-    LaneReturn back;
-    back.kind = LaneReturn::Kind::InFlight;
-    back.exchange = std::make_unique<Exchange>(ctx, client, buf);
-    EXPECT_TRUE(back.exchange->decide_now());
-    back.exchange->forwarded("127.0.0.1:9");
-    back.upstream = std::make_unique<ScriptedConnection>(true, "");  // eof at once
-    back.time_left = std::chrono::milliseconds(100);
-    return back;
-  };
+TEST_F(LaneHandBackTest, AnUpstreamThatClosedBeforeAnsweringIsResentOnAFreshConnection) {
   dialer_.plan.push_back({false, kOk});
-  ScriptedTransport client;
-  auto ctx = context();
-  ctx.lane = &lane;
-  asio::io_context io;
-  asio::co_spawn(io, serve_connection(ctx, client), asio::detached);
-  io.run();
-  EXPECT_TRUE(client.output.starts_with("HTTP/1.1 200 OK\r\n")) << client.output;
+  const auto out = serve_with_lane([](ConnectionContext& ctx, Transport& client, auto& buf) {
+    return forwarded_in_flight(ctx, client, buf, "",
+                               std::make_unique<ScriptedConnection>(true, ""));  // eof at once
+  });
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n")) << out;
   EXPECT_EQ(dialer_.reuses, (std::vector<Reuse>{Reuse::Fresh}));
   ASSERT_EQ(dialer_.sent.size(), 2u);  // the stale one (nothing), then the resend
   EXPECT_TRUE(dialer_.sent[1].starts_with("GET /api/x HTTP/1.1\r\n")) << dialer_.sent[1];
