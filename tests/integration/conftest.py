@@ -604,27 +604,39 @@ class FakeUpstream:
         head, _, rest = buf.partition(b"\r\n\r\n")
         return head, rest
 
+    @classmethod
+    def _read_request(cls, conn: socket.socket, buf: bytes) -> tuple[bytes, bytes] | None:
+        """A request head and its Content-Length body (skipped); returns the head and what
+        follows the body, or None when the connection ends first."""
+        got = cls._read_head(conn, buf)
+        if got is None:
+            return None
+        head, buf = got
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(buf) < length:
+            try:
+                chunk = conn.recv(65536)
+            except (socket.timeout, TimeoutError):
+                continue
+            if not chunk:
+                return None
+            buf += chunk
+        return head, buf[length:]
+
     def _serve(self, conn: socket.socket):
         conn.settimeout(0.5)
         try:
             if self.mode == "counting":
                 buf = b""
                 for _ in range(1000):
-                    got = self._read_head(conn, buf)
+                    got = self._read_request(conn, buf)
                     if got is None:
                         return
                     head, buf = got
-                    length = 0
-                    for line in head.split(b"\r\n")[1:]:
-                        name, _, value = line.partition(b":")
-                        if name.strip().lower() == b"content-length":
-                            length = int(value)
-                    while len(buf) < length:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            return
-                        buf += chunk
-                    buf = buf[length:]
                     with self._lock:
                         self.requests += 1
                         body = json.dumps({"connections": self.connections,

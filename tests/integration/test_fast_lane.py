@@ -58,25 +58,10 @@ class RecordingUpstream(FakeUpstream):
         buf = b""
         try:
             while not self._closed:
-                while b"\r\n\r\n" not in buf:
-                    try:
-                        chunk = conn.recv(65536)
-                    except (socket.timeout, TimeoutError):
-                        if self._closed:
-                            return
-                        continue
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, _, buf = buf.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(buf) < length:
-                    buf += conn.recv(65536)
-                buf = buf[length:]
+                got = self._read_request(conn, buf)
+                if got is None:
+                    return
+                head, buf = got
                 with self._lock:
                     self.heads.append(head)
                 method, path = head.split(b" ")[0], head.split(b" ")[1].decode()
@@ -135,9 +120,19 @@ def lane_counts(gw) -> dict:
                         re.MULTILINE)}
 
 
-def open_client(gw, mtls_pki):
+def get(s, path: str):
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+
+
+def open_client(gw, mtls_pki, warm: bool = False):
+    """A TLS connection with good-one's certificate. `warm`: one request first, which the
+    pipeline serves (no idle upstream connection yet) and which leaves one for the lane."""
     raw = socket.create_connection(("127.0.0.1", gw.port("main")), timeout=10)
-    return client_context(mtls_pki).wrap_socket(raw, server_hostname="localhost")
+    s = client_context(mtls_pki).wrap_socket(raw, server_hostname="localhost")
+    if warm:
+        get(s, "/warm")
+        assert read_response(s).status == 200
+    return s
 
 
 # The corpus: one keep-alive connection, every request after the first one eligible for the lane
@@ -234,11 +229,9 @@ def test_the_lane_sends_and_answers_what_the_pipeline_does(procs, mtls_pki):
 
 def test_a_slow_upstream_is_a_504_after_one_response_timeout(procs, mtls_pki, recording):
     gw = lane_gateway(procs, mtls_pki, recording, True)
-    with open_client(gw, mtls_pki) as s:
-        s.sendall(b"GET /warm HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        assert read_response(s).status == 200
+    with open_client(gw, mtls_pki, warm=True) as s:
         started = time.monotonic()
-        s.sendall(b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        get(s, "/slow")
         resp = read_response(s)
         waited = time.monotonic() - started
     assert resp.status == 504 and resp.header("x-denial-code") == "upstream.timeout"
@@ -282,9 +275,7 @@ def test_requests_sent_while_others_are_in_flight(procs, mtls_pki, recording):
     """Two requests at once, and a third while the first waits for the upstream: the lane must
     read the third although its readiness came while it was busy."""
     gw = lane_gateway(procs, mtls_pki, recording, True, idle_timeout="10s")
-    with open_client(gw, mtls_pki) as s:
-        s.sendall(b"GET /warm HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        assert read_response(s).status == 200
+    with open_client(gw, mtls_pki, warm=True) as s:
         # Two TLS records in one TCP segment: the second request waits in the record layer.
         raw = socket.socket(fileno=os.dup(s.fileno()))
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
@@ -293,7 +284,7 @@ def test_requests_sent_while_others_are_in_flight(procs, mtls_pki, recording):
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
         raw.close()
         time.sleep(0.05)
-        s.sendall(b"GET /c HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        get(s, "/c")
         bodies = [read_response(s, timeout=3).body for _ in range(3)]
     assert bodies == [b"ok:/delay-a", b"ok:/b", b"ok:/c"]
     assert lane_counts(gw)["relayed"] >= 3
@@ -303,10 +294,8 @@ def test_a_client_that_half_closes_after_its_request(procs, mtls_pki, recording)
     """Request and FIN together: the answer comes, then the gateway closes at once, not after
     idle_timeout."""
     gw = lane_gateway(procs, mtls_pki, recording, True, idle_timeout="10s")
-    with open_client(gw, mtls_pki) as s:
-        s.sendall(b"GET /warm HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        assert read_response(s).status == 200
-        s.sendall(b"GET /last HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    with open_client(gw, mtls_pki, warm=True) as s:
+        get(s, "/last")
         socket.socket(fileno=os.dup(s.fileno())).shutdown(socket.SHUT_WR)  # TCP FIN, TLS stays
         started = time.monotonic()
         data = read_until_close(s)
@@ -318,11 +307,9 @@ def test_an_upstream_that_closes_after_a_response_without_saying_so(procs, mtls_
     """The response and the upstream's FIN arrive together: the lane drops that connection
     instead of keeping it for the next request."""
     gw = lane_gateway(procs, mtls_pki, recording, True)
-    with open_client(gw, mtls_pki) as s:
-        s.sendall(b"GET /warm HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        assert read_response(s).status == 200
+    with open_client(gw, mtls_pki, warm=True) as s:
         for path in ("/fin-1", "/fin-2", "/after"):
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+            get(s, path)
             resp = read_response(s)
             assert resp.status == 200 and resp.body == f"ok:{path}".encode()
     assert lane_counts(gw)["resumed"] == 0  # nothing was sent into a closed connection
@@ -332,11 +319,9 @@ def test_an_upstream_that_cuts_the_body_short(procs, mtls_pki, recording):
     """10 of 100 bytes and a FIN: the client gets them and the close at once, not after the
     response_timeout."""
     gw = lane_gateway(procs, mtls_pki, recording, True, response_timeout="5s")
-    with open_client(gw, mtls_pki) as s:
-        s.sendall(b"GET /warm HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        assert read_response(s).status == 200
+    with open_client(gw, mtls_pki, warm=True) as s:
         started = time.monotonic()
-        s.sendall(b"GET /truncated HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        get(s, "/truncated")
         data = read_until_close(s)
         assert data.endswith(b"\r\n\r\n0123456789"), data
         assert time.monotonic() - started < 2.0
