@@ -24,9 +24,8 @@
 namespace portcullis::net {
 namespace {
 
+using proxy::kReadChunk;
 using proxy::LaneReturn;
-
-constexpr std::size_t kReadChunk = 16 * 1024;
 /// Client bytes buffered before the lane stops reading (pipelined requests wait their turn).
 constexpr std::size_t kClientBufferCap = 64 * 1024;
 constexpr int kEventsPerWait = 64;
@@ -367,7 +366,7 @@ void FastLaneLoop::client_writable(Conn& c) {
     complete(c, true, true);
     return;
   }
-  set_deadline(c, c.ctx->runtime->upstreams[c.link->upstream]->response_timeout);
+  set_deadline(c, response_timeout(c));
   if (c.upstream_pending) read_upstream(c);
 }
 
@@ -396,7 +395,7 @@ void FastLaneLoop::send_head(Conn& c) {
   if (n == static_cast<ssize_t>(head.size())) {
     c.exchange->forwarded(pool_.endpoint_label(c.link->upstream, c.link->endpoint));
     c.state = Conn::State::Waiting;
-    set_deadline(c, c.ctx->runtime->upstreams[c.link->upstream]->response_timeout);
+    set_deadline(c, response_timeout(c));
     if (c.upstream_pending) read_upstream(c);
     return;
   }
@@ -447,9 +446,7 @@ void FastLaneLoop::read_upstream(Conn& c) {
       const error_code ec = n == 0 ? error_code(boost::asio::error::eof) : errno_code(errno);
       if (c.state == Conn::State::Waiting) {
         // Closed before a whole head: the coroutine reports it (or resends on a fresh one).
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::max(c.deadline - Clock::now(), Clock::duration::zero()));
-        hand_over_in_flight(c, left);
+        hand_over_in_flight(c, time_left(c));
       } else {
         c.exchange->upstream_body_failed(false, ec.message());
         complete(c, true, false);
@@ -468,9 +465,7 @@ void FastLaneLoop::read_upstream(Conn& c) {
           if (drained) return;
           continue;
         case proxy::Exchange::Answer::Handover: {
-          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::max(c.deadline - Clock::now(), Clock::duration::zero()));
-          hand_over_in_flight(c, left);
+          hand_over_in_flight(c, time_left(c));
           return;
         }
         case proxy::Exchange::Answer::Relay:
@@ -523,7 +518,7 @@ void FastLaneLoop::relay(Conn& c, const std::string* head) {
     complete(c, true, true);
     return;
   }
-  set_deadline(c, c.ctx->runtime->upstreams[c.link->upstream]->response_timeout);
+  set_deadline(c, response_timeout(c));
 }
 
 void FastLaneLoop::complete(Conn& c, bool client_ok, bool upstream_ok) {
@@ -576,13 +571,9 @@ void FastLaneLoop::release(Conn& c) {
 }
 
 void FastLaneLoop::hand_over_in_flight(Conn& c, std::chrono::milliseconds time_left) {
-  auto link = std::move(c.link);
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, link->fd, nullptr);
-  const int fd = std::exchange(link->fd, -1);
-  const std::size_t upstream = link->upstream;
-  const std::size_t endpoint = link->endpoint;
-  link->owner = nullptr;
-  graveyard_.push_back(std::move(link));  // an event already fetched may still point at it
+  const std::size_t upstream = c.link->upstream;
+  const std::size_t endpoint = c.link->endpoint;
+  const int fd = unwatch_link(std::move(c.link));
   try {
     c.result.upstream = pool_.adopt(upstream, endpoint, fd);
   } catch (...) {
@@ -601,32 +592,16 @@ bool FastLaneLoop::serves_upstream(std::size_t index) const {
 }
 
 int FastLaneLoop::lend(std::size_t upstream, std::size_t ei) {
-  if (idle_.size() <= upstream) return -1;
-  auto& idle = idle_[upstream];
-  for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
-    if ((*it)->endpoint != ei) continue;
-    auto link = std::move(*it);
-    idle.erase(std::next(it).base());
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, link->fd, nullptr);
-    const int fd = std::exchange(link->fd, -1);
-    graveyard_.push_back(std::move(link));
-    if (!in_turn_) graveyard_.clear();
-    return fd;
-  }
-  return -1;
+  auto link = take_idle(upstream, ei);
+  return link ? unwatch_link(std::move(link)) : -1;
 }
 
 std::unique_ptr<FastLaneLoop::Link> FastLaneLoop::take_link(std::size_t upstream) {
-  if (idle_.size() <= upstream) idle_.resize(upstream + 1);
-  auto& idle = idle_[upstream];
   // The endpoint the round robin is at, and only that one: with no idle connection to it, the
   // pipeline's acquire() dials it, and the rotation stays the same with or without the lane.
   const std::size_t ei = pool_.peek_endpoint(upstream);
   if (!pool_.lane_capable(upstream, ei)) return nullptr;
-  for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
-    if ((*it)->endpoint != ei) continue;
-    auto link = std::move(*it);
-    idle.erase(std::next(it).base());
+  if (auto link = take_idle(upstream, ei)) {
     pool_.advance_endpoint(upstream);
     return link;
   }
@@ -664,10 +639,42 @@ void FastLaneLoop::close_link(std::unique_ptr<Link> link) {
   if (!link) return;
   if (link->fd >= 0) ::close(link->fd);  // leaves the epoll set with it
   link->fd = -1;
+  bury(std::move(link));
+}
+
+int FastLaneLoop::unwatch_link(std::unique_ptr<Link> link) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, link->fd, nullptr);
+  const int fd = std::exchange(link->fd, -1);
+  bury(std::move(link));
+  return fd;
+}
+
+void FastLaneLoop::bury(std::unique_ptr<Link> link) {
   link->owner = nullptr;
   // Freed after this turn: an event already fetched may still point at it.
   graveyard_.push_back(std::move(link));
   if (!in_turn_) graveyard_.clear();
+}
+
+std::unique_ptr<FastLaneLoop::Link> FastLaneLoop::take_idle(std::size_t upstream, std::size_t ei) {
+  if (idle_.size() <= upstream) idle_.resize(upstream + 1);
+  auto& idle = idle_[upstream];
+  for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
+    if ((*it)->endpoint != ei) continue;
+    auto link = std::move(*it);
+    idle.erase(std::next(it).base());
+    return link;
+  }
+  return nullptr;
+}
+
+std::chrono::milliseconds FastLaneLoop::time_left(const Conn& c) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::max(c.deadline - Clock::now(), Clock::duration::zero()));
+}
+
+std::chrono::milliseconds FastLaneLoop::response_timeout(const Conn& c) {
+  return c.ctx->runtime->upstreams[c.link->upstream]->response_timeout;
 }
 
 }  // namespace portcullis::net

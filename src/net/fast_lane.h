@@ -78,8 +78,18 @@ class FastLaneLoop final : public proxy::FastLane {
   /// An idle plain connection to the endpoint of `upstream` the round robin is at, from the
   /// lane's own idle list or the pool's; null when there is none (the pipeline dials then).
   std::unique_ptr<Link> take_link(std::size_t upstream);
+  /// The lane's idle connection to endpoint `ei` of `upstream`, out of the idle list; or null.
+  std::unique_ptr<Link> take_idle(std::size_t upstream, std::size_t ei);
   void park_link(std::unique_ptr<Link> link);
   void close_link(std::unique_ptr<Link> link);
+  /// Takes the connection out of the epoll set and gives up its descriptor (returned, open).
+  int unwatch_link(std::unique_ptr<Link> link);
+  /// Frees `link` after this turn (an event already fetched may still point at it).
+  void bury(std::unique_ptr<Link> link);
+  /// What is left of the connection's deadline.
+  static std::chrono::milliseconds time_left(const Conn& c);
+  /// The response_timeout of the connection's upstream.
+  static std::chrono::milliseconds response_timeout(const Conn& c);
   bool watch(int fd, std::uint32_t events, Watch* tag, bool add);
   void set_deadline(Conn& c, std::chrono::milliseconds timeout);
   void schedule_sweep(Clock::time_point at);

@@ -29,9 +29,6 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using core::DenialCode;
 
-// One TLS record at most per read anyway; below glibc's 64 KiB free-consolidation threshold, so
-// the per-request buffers never trigger malloc_consolidate.
-constexpr std::size_t kReadChunk = 16 * 1024;
 /// The largest upstream response head the gateway reads.
 constexpr std::uint32_t kResponseHeadLimit = 64 * 1024;
 

@@ -24,6 +24,10 @@
 
 namespace portcullis::proxy {
 
+/// The most a read asks for: one TLS record at most per read anyway, and below glibc's 64 KiB
+/// free-consolidation threshold, so the per-request buffers never trigger malloc_consolidate.
+inline constexpr std::size_t kReadChunk = 16 * 1024;
+
 /// What happened to a request; decides whether the connection can serve another one.
 enum class Outcome { KeepAlive, Close };
 

@@ -9,10 +9,6 @@
 namespace portcullis::proxy {
 namespace {
 
-// One TLS record at most per read anyway; below glibc's 64 KiB free-consolidation threshold, so
-// the per-request buffers never trigger malloc_consolidate.
-constexpr std::size_t kReadChunk = 16 * 1024;
-
 /// Waits for the first byte of the next request. False when the connection should close
 /// quietly (idle timeout, client closed, draining).
 awaitable<bool> await_next_request(ConnectionContext& ctx, Transport& client,
@@ -52,7 +48,7 @@ awaitable<void> serve_connection(ConnectionContext& ctx, Transport& client) {
         if (outcome == Outcome::Close) break;
         continue;
       }
-      first = false;  // a request is buffered: serve it here
+      // Request: the buffer holds one (or is empty when the lane could not take the socket).
     }
     if (!co_await await_next_request(ctx, client, buf, first)) break;
     // On the heap only while a request is in flight, so an idle connection's coroutine frame
