@@ -257,7 +257,7 @@ Exchange::Answer Exchange::response_now(boost::beast::flat_buffer& ubuf, std::st
   const RequestHead& request = parser_.head();
   // A fresh parser each time: bytes are consumed only once the answer is Relay, so a Handover
   // leaves them all for read_response_head.
-  response_ = std::make_unique<ResponseParser>();
+  response_.emplace();
   response_->header_limit(kResponseHeadLimit);
   response_->eager(false);  // the head only: the lane relays the body bytes as they are
   if (request.method == "HEAD") response_->skip(true);
@@ -483,7 +483,7 @@ awaitable<Exchange::ReadHeadResult> Exchange::read_response_head(bool head_reque
   up.expires_after(response_time_left_.value_or(up_config.response_timeout));
   response_time_left_.reset();
   for (;;) {
-    response_ = std::make_unique<ResponseParser>();
+    response_.emplace();
     response_->header_limit(kResponseHeadLimit);
     if (head_request) response_->skip(true);
     std::size_t received = ubuf_.size();

@@ -136,7 +136,7 @@ class Exchange {
   bool resendable_ = false;
   std::unique_ptr<UpstreamConnection> upstream_;
   std::string upstream_endpoint_;
-  std::unique_ptr<ResponseParser> response_;
+  std::optional<ResponseParser> response_;  ///< in place: one per upstream response head
   boost::beast::flat_buffer ubuf_;
   std::optional<std::chrono::milliseconds> response_time_left_;
   BodyFraming out_framing_ = BodyFraming::None;

@@ -16,6 +16,9 @@ MessageParser<IsRequest>::MessageParser() {
   // Not boost::none: Beast 1.74 compares `len > optional` and treats none as smaller than all.
   this->body_limit(std::numeric_limits<std::uint64_t>::max());
   this->eager(true);
+  // Room for a typical head and the fields the gateway adds, in one allocation instead of
+  // the vector's doublings.
+  head_.headers.reserve(16);
 }
 
 template <bool IsRequest>
