@@ -19,6 +19,7 @@
 
 #include "core/ip_network.h"
 #include "net/record_channel.h"
+#include "net/self_connect.h"
 #include "net/tls_handoff.h"
 
 namespace portcullis::net {
@@ -119,6 +120,7 @@ awaitable<error_code> TcpTransport::connect(
   if (!deadline_.arm(socket_)) co_return error_code(beast::error::timeout);
   co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
+  if (!ec) ec = refuse_self_connection(socket_);
   if (!ec) {
     error_code ignored;
     socket_.non_blocking(true, ignored);  // for write()'s fast path
@@ -308,6 +310,7 @@ awaitable<error_code> TlsTransport::connect(
   if (!deadline_.arm(socket())) co_return error_code(beast::error::timeout);
   co_await asio::async_connect(socket(), endpoints, redirect_error(use_awaitable, ec));
   deadline_.finish(ec);
+  if (!ec) ec = refuse_self_connection(socket());
   if (!ec) attach();
   co_return ec;
 }
