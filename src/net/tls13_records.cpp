@@ -15,15 +15,6 @@
 namespace portcullis::net {
 namespace {
 
-const EVP_CIPHER* cipher_of(RecordAead aead) {
-  static const EVP_CIPHER* const ciphers[] = {
-      EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr),
-      EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr),
-      EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr),
-  };
-  return ciphers[static_cast<int>(aead)];
-}
-
 std::size_t key_size(RecordAead aead) {
   return aead == RecordAead::Aes128Gcm ? 16 : 32;
 }
@@ -72,35 +63,27 @@ std::atomic<std::uint64_t> next_key_id{1};
 /// records of the same key; another key taking the slot re-keys it.
 class CipherCache {
  public:
-  ~CipherCache() {
-    for (auto& s : slots_) EVP_CIPHER_CTX_free(s.ctx);
-  }
-
-  EVP_CIPHER_CTX* acquire(std::uint64_t id, RecordAead aead, const std::uint8_t* key,
-                          bool encrypt) {
+  AeadContext* acquire(std::uint64_t id, RecordAead aead, const std::uint8_t* key, bool encrypt) {
     Slot& s = slots_[id % slots_.size()];
-    if (s.owner == id) return s.ctx;
-    if (s.ctx == nullptr && (s.ctx = EVP_CIPHER_CTX_new()) == nullptr) return nullptr;
+    if (s.owner == id) return &s.ctx;
     s.owner = 0;
-    if (EVP_CipherInit_ex2(s.ctx, cipher_of(aead), key, nullptr, encrypt ? 1 : 0, nullptr) != 1) {
-      return nullptr;
-    }
+    if (!s.ctx.init(aead, key, encrypt)) return nullptr;
     s.owner = id;
-    return s.ctx;
+    return &s.ctx;
   }
 
   /// Wipes the key schedule of `id` if this thread's cache holds it.
   void forget(std::uint64_t id) {
     Slot& s = slots_[id % slots_.size()];
     if (s.owner != id) return;
-    EVP_CIPHER_CTX_reset(s.ctx);
+    s.ctx.reset();
     s.owner = 0;
   }
 
  private:
   struct Slot {
     std::uint64_t owner = 0;
-    EVP_CIPHER_CTX* ctx = nullptr;
+    AeadContext ctx;
   };
   std::array<Slot, 128> slots_{};
 };
@@ -221,7 +204,7 @@ RecordFraming frame_record(std::span<const std::uint8_t> bytes) {
 std::optional<TrafficKeys> TrafficKeys::from_secret(RecordAead aead,
                                                     std::span<const std::uint8_t> secret,
                                                     std::uint64_t sequence) {
-  if (secret.size() != hash_size(aead) || cipher_of(aead) == nullptr) return std::nullopt;
+  if (secret.size() != hash_size(aead) || !AeadContext::available(aead)) return std::nullopt;
   TrafficKeys keys;
   keys.aead_ = aead;
   keys.secret_size_ = static_cast<std::uint8_t>(secret.size());
@@ -325,16 +308,11 @@ std::size_t TrafficKeys::seal(ContentType type,
   }
   *at++ = static_cast<std::uint8_t>(type);
   const int inner = static_cast<int>(at - text);
-  EVP_CIPHER_CTX* ctx = cipher_cache().acquire(id_, aead_, key_.data(), true);
+  AeadContext* ctx = cipher_cache().acquire(id_, aead_, key_.data(), true);
   if (ctx == nullptr) return 0;
   const auto nonce = record_nonce(iv_, sequence_);
-  int n = 0;
-  int tail = 0;
-  const bool ok = EVP_CipherInit_ex2(ctx, nullptr, nullptr, nonce.data(), 1, nullptr) == 1 &&
-                  EVP_CipherUpdate(ctx, nullptr, &n, out, kRecordHeaderSize) == 1 &&
-                  EVP_CipherUpdate(ctx, text, &n, text, inner) == 1 && n == inner &&
-                  EVP_CipherFinal_ex(ctx, at, &tail) == 1 && tail == 0 &&
-                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kRecordTagSize, at) == 1;
+  const bool ok = ctx->seal(nonce.data(), std::span<const std::uint8_t>(out, kRecordHeaderSize),
+                            text, static_cast<std::size_t>(inner), at);
   if (!ok) {
     forget();
     return 0;
@@ -355,24 +333,16 @@ TrafficKeys::Opened TrafficKeys::open(std::span<std::uint8_t> record) {
     result.alert = AlertCode::InternalError;
     return result;
   }
-  EVP_CIPHER_CTX* ctx = cipher_cache().acquire(id_, aead_, key_.data(), false);
+  AeadContext* ctx = cipher_cache().acquire(id_, aead_, key_.data(), false);
   if (ctx == nullptr) {
     result.alert = AlertCode::InternalError;
     return result;
   }
   const auto nonce = record_nonce(iv_, sequence_);
   std::uint8_t* text = record.data() + kRecordHeaderSize;
-  int n = 0;
-  int tail = 0;
-  std::uint8_t scratch[32];
   // In place: OpenSSL's AEADs accept the same buffer for input and output.
   const bool ok =
-      EVP_CipherInit_ex2(ctx, nullptr, nullptr, nonce.data(), 0, nullptr) == 1 &&
-      EVP_CipherUpdate(ctx, nullptr, &n, record.data(), kRecordHeaderSize) == 1 &&
-      EVP_CipherUpdate(ctx, text, &n, text, static_cast<int>(sealed)) == 1 &&
-      static_cast<std::size_t>(n) == sealed &&
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kRecordTagSize, text + sealed) == 1 &&
-      EVP_CipherFinal_ex(ctx, scratch, &tail) == 1 && tail == 0;
+      ctx->open(nonce.data(), record.first(kRecordHeaderSize), text, sealed, text + sealed);
   if (!ok) {
     // SECURITY: nothing of a record that fails authentication is used; the plaintext written
     // in place is wiped.

@@ -10,11 +10,9 @@
 #include <span>
 #include <string_view>
 
-namespace portcullis::net {
+#include "net/record_aead.h"
 
-/// The TLS 1.3 AEADs the gateway protects records with itself (TLS_AES_128_CCM_* connections
-/// stay with OpenSSL).
-enum class RecordAead : std::uint8_t { Aes128Gcm, Aes256Gcm, ChaCha20Poly1305 };
+namespace portcullis::net {
 
 /// The AEAD of a TLS 1.3 cipher suite (SSL_CIPHER_get_protocol_id), if the gateway supports it.
 std::optional<RecordAead> record_aead_for_suite(std::uint16_t suite);
