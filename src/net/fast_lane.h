@@ -55,7 +55,11 @@ class FastLaneLoop final : public proxy::FastLane {
 
   FastLaneLoop(boost::asio::io_context& io, UpstreamPool& pool, int epoll_fd);
   void arm();
-  void run_ready();
+  /// One turn: rounds of epoll_wait while they find events, within the turn's budget. True when
+  /// the budget ran out with events perhaps still waiting (the caller schedules another turn).
+  bool run_ready();
+  /// Another turn after the io_context's queued work, when the last one ran out of budget.
+  void continue_later();
   void on_client(Conn& c, std::uint32_t events);
   void on_upstream(Link& l, std::uint32_t events);
   /// Reads the client's next request(s) and starts one when complete.
@@ -108,6 +112,7 @@ class FastLaneLoop final : public proxy::FastLane {
   std::vector<Conn*> to_send_;  ///< upstream heads to send at the end of this turn
   std::vector<std::unique_ptr<Link>> graveyard_;  ///< closed this turn, freed at its end
   bool in_turn_ = false;
+  bool continuation_posted_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

@@ -37,6 +37,24 @@ void clear_openssl_errors() {
   if (ERR_peek_error() != 0) ERR_clear_error();
 }
 
+/// Connects `socket` to the first reachable endpoint within `deadline`. A connection the kernel
+/// made to itself is refused (net/self_connect.h) and the endpoints are tried once more: that
+/// attempt gets another source port, the address nobody listens on is refused like any closed
+/// port, and a later endpoint that does listen is still reached.
+awaitable<error_code> connect_endpoints(asio::ip::tcp::socket& socket, Deadline& deadline,
+                                        const asio::ip::tcp::resolver::results_type& endpoints) {
+  error_code ec;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!deadline.arm(socket)) co_return error_code(beast::error::timeout);
+    co_await asio::async_connect(socket, endpoints, redirect_error(use_awaitable, ec));
+    deadline.finish(ec);
+    if (ec) co_return ec;
+    ec = refuse_self_connection(socket);
+    if (!ec) co_return ec;
+  }
+  co_return ec;
+}
+
 }  // namespace
 
 bool is_ip_literal(const std::string& host) {
@@ -116,11 +134,7 @@ TcpTransport::TcpTransport(const asio::any_io_executor& ex) : socket_(ex), deadl
 
 awaitable<error_code> TcpTransport::connect(
     const asio::ip::tcp::resolver::results_type& endpoints) {
-  error_code ec;
-  if (!deadline_.arm(socket_)) co_return error_code(beast::error::timeout);
-  co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
-  deadline_.finish(ec);
-  if (!ec) ec = refuse_self_connection(socket_);
+  const error_code ec = co_await connect_endpoints(socket_, deadline_, endpoints);
   if (!ec) {
     error_code ignored;
     socket_.non_blocking(true, ignored);  // for write()'s fast path
@@ -306,11 +320,7 @@ awaitable<int> TlsTransport::drive(Op op, void* data, int size, error_code& ec) 
 
 awaitable<error_code> TlsTransport::connect(
     const asio::ip::tcp::resolver::results_type& endpoints) {
-  error_code ec;
-  if (!deadline_.arm(socket())) co_return error_code(beast::error::timeout);
-  co_await asio::async_connect(socket(), endpoints, redirect_error(use_awaitable, ec));
-  deadline_.finish(ec);
-  if (!ec) ec = refuse_self_connection(socket());
+  const error_code ec = co_await connect_endpoints(socket(), deadline_, endpoints);
   if (!ec) attach();
   co_return ec;
 }

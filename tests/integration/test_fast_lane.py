@@ -325,3 +325,29 @@ def test_an_upstream_that_cuts_the_body_short(procs, mtls_pki, recording):
         data = read_until_close(s)
         assert data.endswith(b"\r\n\r\n0123456789"), data
         assert time.monotonic() - started < 2.0
+
+
+def active_connections(gw) -> int:
+    text = curl(gw.admin_url("/metrics")).text
+    m = re.search(r'^portcullis_connections_active\{listener="main"\} (\d+)$', text, re.MULTILINE)
+    return int(m.group(1)) if m else -1
+
+
+def test_a_mass_disconnect_is_noticed_at_once(procs, mtls_pki, recording):
+    """More clients than one turn of the lane handles (256 events) close at the same moment:
+    every one of their connections ends at once, none waits for idle_timeout."""
+    gw = lane_gateway(procs, mtls_pki, recording, True, idle_timeout="60s")
+    clients = []
+    try:
+        for i in range(300):
+            s = open_client(gw, mtls_pki)
+            get(s, f"/c{i}")
+            # The head is enough (read_response's full read waits 0.3 s to see a close).
+            assert read_response(s, head_only=True).status == 200
+            clients.append(s)
+        wait_for(lambda: active_connections(gw) == 300, 10, what="300 connections open")
+        time.sleep(0.3)  # their first idle moment: in the lane
+    finally:
+        for s in clients:
+            s.close()  # no close_notify: a FIN each, as when a load generator exits
+    wait_for(lambda: active_connections(gw) == 0, 5, what="every connection closed")

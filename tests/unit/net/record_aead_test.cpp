@@ -7,6 +7,8 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace portcullis::net {
@@ -116,25 +118,58 @@ INSTANTIATE_TEST_SUITE_P(Aeads, AeadPaths,
                          ::testing::Values(RecordAead::Aes128Gcm, RecordAead::Aes256Gcm,
                                            RecordAead::ChaCha20Poly1305));
 
-// McGrew and Viega, "The Galois/Counter Mode of Operation", test case 2: a zero key, a zero IV
-// and one zero block, no additional data.
-TEST(AeadKnownAnswer, AesGcmTestCase2OnBothPaths) {
-  const std::array<std::uint8_t, 16> key{};
-  const std::array<std::uint8_t, kAeadNonceSize> iv{};
-  const std::vector<std::uint8_t> expected_text = {0x03, 0x88, 0xda, 0xce, 0x60, 0xb6, 0xa3, 0x92,
-                                                   0xf3, 0x28, 0xc2, 0xb9, 0x71, 0xb2, 0xfe, 0x78};
-  const std::array<std::uint8_t, kAeadTagSize> expected_tag = {0xab, 0x6e, 0x47, 0xd4, 0x2c, 0xec,
-                                                               0x13, 0xbd, 0xf5, 0x3a, 0x67, 0xb2,
-                                                               0x12, 0x57, 0xbd, 0xdf};
+std::vector<std::uint8_t> hex(std::string_view text) {
+  std::vector<std::uint8_t> out;
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+    out.push_back(
+        static_cast<std::uint8_t>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+/// Seals `plain` on both paths and compares with a published answer: the ciphertext's first
+/// `expected_text.size()` bytes and the whole tag.
+void expect_known_answer(RecordAead aead, const std::vector<std::uint8_t>& key,
+                         const std::vector<std::uint8_t>& nonce,
+                         const std::vector<std::uint8_t>& aad, std::vector<std::uint8_t> plain,
+                         const std::vector<std::uint8_t>& expected_text,
+                         const std::vector<std::uint8_t>& expected_tag) {
   for (const AeadPath path : {AeadPath::Provider, AeadPath::Evp}) {
     AeadContext ctx;
-    ASSERT_TRUE(ctx.init(RecordAead::Aes128Gcm, key.data(), true, path));
-    std::vector<std::uint8_t> text(16, 0);
+    ASSERT_TRUE(ctx.init(aead, key.data(), true, path));
+    auto text = plain;
     std::array<std::uint8_t, kAeadTagSize> tag{};
-    ASSERT_TRUE(ctx.seal(iv.data(), {}, text.data(), text.size(), tag.data()));
-    EXPECT_EQ(text, expected_text);
-    EXPECT_EQ(tag, expected_tag);
+    ASSERT_TRUE(ctx.seal(nonce.data(), aad, text.data(), text.size(), tag.data()));
+    EXPECT_EQ(std::vector<std::uint8_t>(text.begin(), text.begin() + expected_text.size()),
+              expected_text);
+    EXPECT_EQ(std::vector<std::uint8_t>(tag.begin(), tag.end()), expected_tag);
   }
+}
+
+// McGrew and Viega, "The Galois/Counter Mode of Operation", test cases 2 and 14: a zero key,
+// a zero IV and one zero block, no additional data.
+TEST(AeadKnownAnswer, AesGcmTestCases2And14) {
+  expect_known_answer(RecordAead::Aes128Gcm, std::vector<std::uint8_t>(16, 0),
+                      std::vector<std::uint8_t>(12, 0), {}, std::vector<std::uint8_t>(16, 0),
+                      hex("0388dace60b6a392f328c2b971b2fe78"),
+                      hex("ab6e47d42cec13bdf53a67b21257bddf"));
+  expect_known_answer(RecordAead::Aes256Gcm, std::vector<std::uint8_t>(32, 0),
+                      std::vector<std::uint8_t>(12, 0), {}, std::vector<std::uint8_t>(16, 0),
+                      hex("cea7403d4d606b6e074ec5d3baf39d18"),
+                      hex("d0d1c8a799996bf0265b98b5d48ab919"));
+}
+
+// RFC 8439 section 2.8.2: the AEAD_CHACHA20_POLY1305 example (first 16 ciphertext bytes and
+// the tag, which covers all of it).
+TEST(AeadKnownAnswer, ChaCha20Poly1305Rfc8439) {
+  const std::string_view sunscreen =
+      "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the "
+      "future, sunscreen would be it.";
+  expect_known_answer(RecordAead::ChaCha20Poly1305, counting(32, 0x80),
+                      hex("070000004041424344454647"), hex("50515253c0c1c2c3c4c5c6c7"),
+                      std::vector<std::uint8_t>(sunscreen.begin(), sunscreen.end()),
+                      hex("d31a8d34648e60db7b86afbc53ef7ec2"),
+                      hex("1ae10b594f09e26a7e902ecbd0600691"));
 }
 
 }  // namespace
