@@ -9,8 +9,9 @@
 
 namespace portcullis::net {
 
-/// For a socket just connected: when its local and remote endpoints are the same, closes it and
-/// returns connection_refused; otherwise returns no error and leaves it alone.
+/// For a socket just connected: when its local and remote endpoints are the same, aborts it
+/// (no TIME_WAIT is left holding the port) and returns connection_refused; otherwise returns no
+/// error and leaves it alone.
 boost::system::error_code refuse_self_connection(boost::asio::ip::tcp::socket& socket);
 
 }  // namespace portcullis::net

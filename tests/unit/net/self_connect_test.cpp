@@ -11,11 +11,10 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-TEST(SelfConnectTest, RefusesAndClosesASocketConnectedToItself) {
+TEST(SelfConnectTest, RefusesAndAbortsASocketConnectedToItself) {
   asio::io_context io;
   tcp::socket s(io);
-  s.open(tcp::v4());
-  s.set_option(tcp::socket::reuse_address(true));
+  s.open(tcp::v4());  // no SO_REUSEADDR, like a dialer's socket
   s.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   const auto self = s.local_endpoint();
   boost::system::error_code ec;
@@ -25,6 +24,14 @@ TEST(SelfConnectTest, RefusesAndClosesASocketConnectedToItself) {
 
   EXPECT_EQ(refuse_self_connection(s), asio::error::connection_refused);
   EXPECT_FALSE(s.is_open());
+
+  // The port is free at once: the server that belongs there can start (a plain close would
+  // leave a TIME_WAIT socket that a listener's bind conflicts with for a minute).
+  tcp::acceptor listener(io);
+  listener.open(tcp::v4());
+  listener.set_option(tcp::acceptor::reuse_address(true));
+  listener.bind(self, ec);
+  EXPECT_FALSE(ec) << ec.message();
 }
 
 TEST(SelfConnectTest, LeavesAnOrdinaryConnectionAlone) {
