@@ -221,15 +221,10 @@ bool FastLaneLoop::run_ready() {
   in_turn_ = true;
   std::array<epoll_event, kEventsPerWait> events;
   int handled = 0;
-  bool more = false;  // the last round found events and the budget ended the turn
-  for (int round = 0; round < kRoundsPerTurn; ++round) {
-    if (handled >= kEventsPerTurn) {
-      more = true;
-      break;
-    }
+  bool drained = false;  // a round found nothing: no event is left behind
+  for (int round = 0; round < kRoundsPerTurn && handled < kEventsPerTurn; ++round) {
     const int n = ::epoll_wait(epoll_fd_, events.data(), kEventsPerWait, 0);
     handled += std::max(n, 0);
-    more = n > 0 && round == kRoundsPerTurn - 1;
     for (int i = 0; i < n; ++i) {
       auto* tag = static_cast<Watch*>(events[static_cast<std::size_t>(i)].data.ptr);
       const std::uint32_t ev = events[static_cast<std::size_t>(i)].events;
@@ -248,12 +243,15 @@ bool FastLaneLoop::run_ready() {
     if (n == kEventsPerWait) continue;  // more are waiting: this round is not over
     flush_sends();
     graveyard_.clear();  // no event of this round refers to them any more
-    if (n == 0) break;
+    if (n == 0) {
+      drained = true;
+      break;
+    }
   }
   flush_sends();
   in_turn_ = false;
   graveyard_.clear();
-  return more;
+  return !drained;
 }
 
 bool FastLaneLoop::watch(int fd, std::uint32_t events, Watch* tag, bool add) {

@@ -39,10 +39,6 @@ namespace {
 
 constexpr const char* kNames[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
 
-std::size_t key_size(RecordAead aead) {
-  return aead == RecordAead::Aes128Gcm ? 16 : 32;
-}
-
 const EVP_CIPHER* evp_cipher(RecordAead aead) {
   static const EVP_CIPHER* const ciphers[] = {
       EVP_CIPHER_fetch(nullptr, kNames[0], nullptr),
@@ -168,8 +164,8 @@ bool AeadContext::init(RecordAead aead, const std::uint8_t* key, bool encrypt, A
     if (ctx == nullptr) return false;
     direct_ = d;
     state_ = ctx;
-    const int ok = encrypt ? d->einit(ctx, key, key_size(aead), nullptr, 0, nullptr)
-                           : d->dinit(ctx, key, key_size(aead), nullptr, 0, nullptr);
+    const int ok = encrypt ? d->einit(ctx, key, aead_key_size(aead), nullptr, 0, nullptr)
+                           : d->dinit(ctx, key, aead_key_size(aead), nullptr, 0, nullptr);
     if (ok != 1) reset();
     return ok == 1;
   }

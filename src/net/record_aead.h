@@ -19,6 +19,11 @@ enum class RecordAead : std::uint8_t { Aes128Gcm, Aes256Gcm, ChaCha20Poly1305 };
 inline constexpr std::size_t kAeadNonceSize = 12;
 inline constexpr std::size_t kAeadTagSize = 16;
 
+/// The key size of `aead`: 16 bytes for AES-128-GCM, 32 for the others.
+constexpr std::size_t aead_key_size(RecordAead aead) {
+  return aead == RecordAead::Aes128Gcm ? 16 : 32;
+}
+
 /// How a context reaches the cipher: the provider's functions (where they can be had) or the
 /// EVP layer. The default is Provider; PORTCULLIS_RECORD_AEAD=evp makes it Evp (comparisons).
 enum class AeadPath : std::uint8_t { Provider, Evp };
@@ -31,7 +36,7 @@ class AeadContext {
   AeadContext(const AeadContext&) = delete;
   AeadContext& operator=(const AeadContext&) = delete;
 
-  /// Sets the key (16 bytes for AES-128-GCM, 32 otherwise) for sealing (`encrypt`) or opening.
+  /// Sets the key (aead_key_size bytes) for sealing (`encrypt`) or opening.
   bool init(RecordAead aead, const std::uint8_t* key, bool encrypt,
             AeadPath path = default_aead_path());
   /// Encrypts `text` in place and writes the tag; `aad` is the record header.

@@ -15,10 +15,6 @@
 namespace portcullis::net {
 namespace {
 
-std::size_t key_size(RecordAead aead) {
-  return aead == RecordAead::Aes128Gcm ? 16 : 32;
-}
-
 /// The suite's hash: SHA-384 for TLS_AES_256_GCM_SHA384, SHA-256 otherwise.
 std::size_t hash_size(RecordAead aead) {
   return aead == RecordAead::Aes256Gcm ? 48 : 32;
@@ -251,8 +247,9 @@ void TrafficKeys::forget() {
 bool TrafficKeys::derive() {
   if (derived_) return true;
   const std::span<const std::uint8_t> secret(secret_.data(), secret_size_);
-  derived_ = hkdf_expand_label(aead_, secret, "key", std::span(key_.data(), key_size(aead_))) &&
-             hkdf_expand_label(aead_, secret, "iv", iv_);
+  derived_ =
+      hkdf_expand_label(aead_, secret, "key", std::span(key_.data(), aead_key_size(aead_))) &&
+      hkdf_expand_label(aead_, secret, "iv", iv_);
   return derived_;
 }
 
@@ -307,12 +304,12 @@ std::size_t TrafficKeys::seal(ContentType type,
     at += piece.size();
   }
   *at++ = static_cast<std::uint8_t>(type);
-  const int inner = static_cast<int>(at - text);
+  const auto inner = static_cast<std::size_t>(at - text);
   AeadContext* ctx = cipher_cache().acquire(id_, aead_, key_.data(), true);
   if (ctx == nullptr) return 0;
   const auto nonce = record_nonce(iv_, sequence_);
   const bool ok = ctx->seal(nonce.data(), std::span<const std::uint8_t>(out, kRecordHeaderSize),
-                            text, static_cast<std::size_t>(inner), at);
+                            text, inner, at);
   if (!ok) {
     forget();
     return 0;

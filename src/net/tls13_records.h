@@ -41,7 +41,7 @@ enum class AlertCode : std::uint8_t {
 std::string_view alert_name(std::uint8_t description);
 
 inline constexpr std::size_t kRecordHeaderSize = 5;
-inline constexpr std::size_t kRecordTagSize = 16;
+inline constexpr std::size_t kRecordTagSize = kAeadTagSize;
 inline constexpr std::size_t kMaxRecordPlaintext = 16384;
 /// RFC 8446 §5.2: a TLSCiphertext carries at most 2^14 + 256 bytes.
 inline constexpr std::size_t kMaxRecordCiphertext = kMaxRecordPlaintext + 256;
