@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "net/tls13_server_setup.h"
 #include "pki/cert_files.h"
 
 namespace portcullis::net {
@@ -58,13 +59,9 @@ VerdictPtr session_verdict(const SSL_SESSION* session) {
   return p ? *p : nullptr;
 }
 
-bool strict(const ClientAuth& auth) {
-  return auth.mode == config::ClientAuthMode::RequireHandshake;
-}
+}  // namespace
 
-/// The OpenSSL error whose alert best describes `verdict` (ssl_verify_alarm_type picks the alert:
-/// certificate_expired, unknown_ca, certificate_revoked, unsupported_certificate, ...).
-int alert_error(const Verdict& verdict) {
+int verdict_alert_error(const Verdict& verdict) {
   if (verdict.openssl_error != 0) return verdict.openssl_error;
   using core::DenialCode;
   switch (verdict.code.value_or(DenialCode::MtlsCertInvalid)) {
@@ -79,6 +76,22 @@ int alert_error(const Verdict& verdict) {
   }
 }
 
+VerdictPtr verdict_for_chain(const ClientAuth& auth, const std::vector<X509*>& presented) {
+  // A chain already verified (same DER, same store and policy, still within every validity
+  // bound) gets its verdict from the cache: only successes are cached (see VerdictCache).
+  const auto now = std::chrono::system_clock::now();
+  std::string key = auth.cache ? pki::chain_cache_key(presented) : std::string();
+  VerdictPtr verdict = auth.cache ? auth.cache->find(key, now) : nullptr;
+  if (!verdict) {
+    verdict =
+        std::make_shared<const Verdict>(pki::verify_chain(*auth.store, presented, auth.policy));
+    if (auth.cache) auth.cache->insert(std::move(key), verdict, presented, now);
+  }
+  return verdict;
+}
+
+namespace {
+
 // SSL_CTX_set_cert_verify_callback: replaces X509_verify_cert for the peer chain.
 int verify_peer_chain(X509_STORE_CTX* x509_ctx, void* arg) {
   const auto& auth = *static_cast<const ClientAuth*>(arg);
@@ -92,18 +105,9 @@ int verify_peer_chain(X509_STORE_CTX* x509_ctx, void* arg) {
   if (presented.empty()) {
     if (X509* leaf = X509_STORE_CTX_get0_cert(x509_ctx)) presented.push_back(leaf);
   }
-  // A chain already verified (same DER, same store and policy, still within every validity
-  // bound) gets its verdict from the cache: only successes are cached (see VerdictCache).
-  const auto now = std::chrono::system_clock::now();
-  std::string key = auth.cache ? pki::chain_cache_key(presented) : std::string();
-  VerdictPtr verdict = auth.cache ? auth.cache->find(key, now) : nullptr;
-  if (!verdict) {
-    verdict =
-        std::make_shared<const Verdict>(pki::verify_chain(*auth.store, presented, auth.policy));
-    if (auth.cache) auth.cache->insert(std::move(key), verdict, presented, now);
-  }
+  VerdictPtr verdict = verdict_for_chain(auth, presented);
   const bool ok = verdict->ok();
-  const int error = ok ? X509_V_OK : alert_error(*verdict);
+  const int error = ok ? X509_V_OK : verdict_alert_error(*verdict);
   if (ssl) store_verdict(ssl, verdict);
   if (ok) {
     X509_STORE_CTX_set_error(x509_ctx, X509_V_OK);
@@ -112,7 +116,7 @@ int verify_peer_chain(X509_STORE_CTX* x509_ctx, void* arg) {
   X509_STORE_CTX_set_error(x509_ctx, error);
   // SECURITY: in the non-strict modes the handshake completes and the pipeline denies at the
   // HTTP layer with the explained code; the verdict travels with the connection.
-  return strict(auth) ? 0 : 1;
+  return refuses_in_handshake(auth) ? 0 : 1;
 }
 
 }  // namespace
@@ -156,7 +160,7 @@ core::Result<std::unique_ptr<ClientAuth>> make_client_auth(const config::ClientA
 void install_client_auth(SSL_CTX* ctx, const ClientAuth& auth) {
   if (auth.mode == config::ClientAuthMode::Off) return;
   int mode = SSL_VERIFY_PEER;
-  if (strict(auth)) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  if (refuses_in_handshake(auth)) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   SSL_CTX_set_verify(ctx, mode, nullptr);
   SSL_CTX_set_cert_verify_callback(ctx, verify_peer_chain, const_cast<ClientAuth*>(&auth));
   SSL_CTX_set_client_CA_list(ctx, auth.store->client_ca_list().release());
@@ -171,6 +175,7 @@ void install_client_auth(SSL_CTX* ctx, const ClientAuth& auth) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);
+  tls13::set_own_handshake_client_auth(ctx, auth);
 }
 
 VerdictPtr connection_verdict(SSL* ssl, const ClientAuth& auth) {

@@ -27,6 +27,22 @@ struct ClientAuth {
   std::shared_ptr<pki::VerdictCache> cache;
 };
 
+/// True when a failed or missing client certificate fails the handshake (require_handshake);
+/// otherwise the handshake completes and the pipeline denies with the explained code.
+inline bool refuses_in_handshake(const ClientAuth& auth) {
+  return auth.mode == config::ClientAuthMode::RequireHandshake;
+}
+
+/// The verdict on the chain a client presented (leaf first): the verdict cache's, or the
+/// verification engine's (cached when a success). Thread-safe.
+std::shared_ptr<const pki::Verdict> verdict_for_chain(const ClientAuth& auth,
+                                                      const std::vector<X509*>& presented);
+
+/// The OpenSSL X509_V_ERR_* whose alert best describes a failed `verdict` (OpenSSL's
+/// ssl_verify_alarm_type and net/tls13_alerts pick the alert: certificate_expired, unknown_ca,
+/// certificate_revoked, unsupported_certificate, ...).
+int verdict_alert_error(const pki::Verdict& verdict);
+
 /// Sessions a listener keeps for resumption (TLS 1.3 stateful tickets, TLS 1.2 session IDs).
 inline constexpr long kSessionCacheSize = 20 * 1024;
 

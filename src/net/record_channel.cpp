@@ -52,6 +52,10 @@ const boost::system::error_category& record_error_category() {
   return category;
 }
 
+boost::system::error_code peer_alert_error(std::uint8_t description) {
+  return {kPeerAlert | description, record_error_category()};
+}
+
 RecordChannel::RecordChannel(RecordProtection keys)
     : read_(std::move(keys.read)), write_(std::move(keys.write)) {}
 
@@ -110,7 +114,7 @@ RecordChannel::Step RecordChannel::handle_alert(std::span<const std::uint8_t> bo
   // user_canceled announces a close_notify (RFC 8446 §6.1): keep reading for it.
   if (description == static_cast<std::uint8_t>(AlertCode::UserCanceled)) return Step::NeedInput;
   // Any other alert is fatal in TLS 1.3 whatever its level; nothing is sent back.
-  error_ = boost::system::error_code(kPeerAlert | description, record_error_category());
+  error_ = peer_alert_error(description);
   return Step::Failed;
 }
 
@@ -178,7 +182,12 @@ bool RecordChannel::cannot_seal() {
   return false;
 }
 
-bool RecordChannel::seal_owed_key_update(std::vector<std::uint8_t>& out) {
+bool RecordChannel::seal_owed(std::vector<std::uint8_t>& out) {
+  if (!owed_message_.empty()) {
+    const std::span<const std::uint8_t> message(owed_message_);
+    if (!seal_record(ContentType::Handshake, std::span(&message, 1), out)) return false;
+    owed_message_ = {};
+  }
   if (!key_update_owed_) return true;
   // KeyUpdate(update_not_requested) with the current key, then ours changes (RFC 8446 §4.6.3).
   static constexpr std::uint8_t kMessage[] = {kKeyUpdate, 0, 0, 1, 0};
@@ -190,7 +199,7 @@ bool RecordChannel::seal_owed_key_update(std::vector<std::uint8_t>& out) {
 
 bool RecordChannel::seal(std::span<const std::span<const std::uint8_t>> pieces,
                          std::vector<std::uint8_t>& out) {
-  if (error_ || !seal_owed_key_update(out)) return false;
+  if (error_ || !seal_owed(out)) return false;
   // Records of up to 16 KiB of plaintext, each gathered from as many pieces as it spans.
   std::span<const std::uint8_t> parts[16];
   std::size_t index = 0;
@@ -205,7 +214,7 @@ bool RecordChannel::seal(std::span<const std::span<const std::uint8_t>> pieces,
 }
 
 bool RecordChannel::seal_close_notify(std::vector<std::uint8_t>& out) {
-  if (error_ || !seal_owed_key_update(out)) return false;
+  if (error_ || !seal_owed(out)) return false;
   static constexpr std::uint8_t kAlert[] = {1, 0};  // warning, close_notify
   const std::span<const std::uint8_t> piece(kAlert);
   return seal_record(ContentType::Alert, std::span(&piece, 1), out);

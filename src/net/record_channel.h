@@ -20,6 +20,8 @@ namespace portcullis::net {
 /// the peer sent, named in the message ("TLS record error: bad_record_mac", "the peer sent TLS
 /// alert certificate_expired").
 const boost::system::error_category& record_error_category();
+/// The error for a fatal alert the peer sent ("the peer sent TLS alert unknown_ca").
+boost::system::error_code peer_alert_error(std::uint8_t description);
 
 /// Gathers at most `limit` bytes of `buffers`, from `index` and `offset` on (both advanced past
 /// them), into `parts`; returns the number of parts filled. For anything with data() and size()
@@ -69,6 +71,12 @@ class RecordChannel {
   /// record), preceded by our KeyUpdate when the peer asked for one. False when sealing failed
   /// (the channel has failed then).
   bool seal(std::span<const std::span<const std::uint8_t>> pieces, std::vector<std::uint8_t>& out);
+  /// A handshake message of ours (the session ticket after the gateway's own handshake) to seal
+  /// before the next record we send, whatever it is: it goes out with the first response instead
+  /// of in a send of its own. Dropped if the channel fails first (nothing was sealed with it).
+  void seal_before_next_record(std::vector<std::uint8_t> handshake_message) {
+    owed_message_ = std::move(handshake_message);
+  }
   /// Appends close_notify (false: the channel can no longer seal).
   bool seal_close_notify(std::vector<std::uint8_t>& out);
   /// After Failed: the fatal alert we owe the peer (sealed into `out`), if any; once.
@@ -85,7 +93,8 @@ class RecordChannel {
   Step handle_handshake(std::span<const std::uint8_t> body);
   bool seal_record(ContentType type, std::span<const std::span<const std::uint8_t>> pieces,
                    std::vector<std::uint8_t>& out);
-  bool seal_owed_key_update(std::vector<std::uint8_t>& out);
+  /// Seals what is owed before the next record: the handshake message, then our KeyUpdate.
+  bool seal_owed(std::vector<std::uint8_t>& out);
 
   TrafficKeys read_;
   TrafficKeys write_;
@@ -96,6 +105,7 @@ class RecordChannel {
   std::size_t plain_end_ = 0;
   bool closed_ = false;           ///< the peer's close_notify was read
   bool key_update_owed_ = false;  ///< the peer requested one: ours goes before our next data
+  std::vector<std::uint8_t> owed_message_;  ///< see seal_before_next_record
   bool alert_pending_ = false;
   AlertCode alert_ = AlertCode::InternalError;
   boost::system::error_code error_;

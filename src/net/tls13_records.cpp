@@ -3,10 +3,10 @@
 // ~1 KiB contexts OpenSSL keeps per connection, and a busy one is not re-keyed per record.
 #include "net/tls13_records.h"
 
-#include <openssl/core_names.h>
+#include "net/tls13_key_schedule.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <atomic>
 #include <cstring>
@@ -18,39 +18,6 @@ namespace {
 /// The suite's hash: SHA-384 for TLS_AES_256_GCM_SHA384, SHA-256 otherwise.
 std::size_t hash_size(RecordAead aead) {
   return aead == RecordAead::Aes256Gcm ? 48 : 32;
-}
-
-/// An HMAC context per suite hash with its digest set once: each call duplicates it, so no
-/// digest is fetched by name per call (as HMAC() and a fresh EVP_MAC_CTX would), and the copy
-/// keyed with a traffic secret is freed (and cleansed) at once instead of lingering.
-EVP_MAC_CTX* hmac_template(RecordAead aead) {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  const auto make = [](const char* digest) -> EVP_MAC_CTX* {
-    EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-        OSSL_PARAM_construct_end()};
-    if (ctx != nullptr && EVP_MAC_CTX_set_params(ctx, params) != 1) {
-      EVP_MAC_CTX_free(ctx);
-      return nullptr;
-    }
-    return ctx;
-  };
-  static EVP_MAC_CTX* const sha256 = make("SHA256");
-  static EVP_MAC_CTX* const sha384 = make("SHA384");
-  return aead == RecordAead::Aes256Gcm ? sha384 : sha256;
-}
-
-bool hmac(RecordAead aead, std::span<const std::uint8_t> key, std::span<const std::uint8_t> message,
-          std::span<std::uint8_t> out) {
-  EVP_MAC_CTX* const source = hmac_template(aead);
-  EVP_MAC_CTX* ctx = source ? EVP_MAC_CTX_dup(source) : nullptr;
-  std::size_t n = 0;
-  const bool ok = ctx != nullptr && EVP_MAC_init(ctx, key.data(), key.size(), nullptr) == 1 &&
-                  EVP_MAC_update(ctx, message.data(), message.size()) == 1 &&
-                  EVP_MAC_final(ctx, out.data(), &n, out.size()) == 1 && n == hash_size(aead);
-  EVP_MAC_CTX_free(ctx);
-  return ok;
 }
 
 std::atomic<std::uint64_t> next_key_id{1};
@@ -163,24 +130,11 @@ std::string_view alert_name(std::uint8_t description) {
 
 bool hkdf_expand_label(RecordAead aead, std::span<const std::uint8_t> secret,
                        std::string_view label, std::span<std::uint8_t> out) {
-  // HkdfLabel = uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255>.
-  // With out no longer than the hash, HKDF-Expand is the single block HMAC(secret, info | 1).
-  constexpr std::string_view kPrefix = "tls13 ";
-  std::array<std::uint8_t, 4 + kPrefix.size() + 249 + 1> info{};
-  if (out.size() > hash_size(aead) || label.size() > 249) return false;
-  std::size_t at = 0;
-  info[at++] = static_cast<std::uint8_t>(out.size() >> 8);
-  info[at++] = static_cast<std::uint8_t>(out.size() & 0xff);
-  info[at++] = static_cast<std::uint8_t>(kPrefix.size() + label.size());
-  for (const char c : kPrefix) info[at++] = static_cast<std::uint8_t>(c);
-  for (const char c : label) info[at++] = static_cast<std::uint8_t>(c);
-  info[at++] = 0;  // empty context
-  info[at++] = 1;
-  std::array<std::uint8_t, 64> block{};
-  const bool ok = hmac(aead, secret, std::span(info.data(), at), block);
-  if (ok) std::memcpy(out.data(), block.data(), out.size());
-  OPENSSL_cleanse(block.data(), block.size());
-  return ok;
+  // The key schedule's low-level HMAC (net/tls13_key_schedule.h): no EVP_MAC context per call.
+  if (out.size() > hash_size(aead)) return false;
+  return tls13::hkdf_expand_label(
+      aead == RecordAead::Aes256Gcm ? tls13::HashAlg::Sha384 : tls13::HashAlg::Sha256, secret,
+      label, {}, out);
 }
 
 RecordFraming frame_record(std::span<const std::uint8_t> bytes) {

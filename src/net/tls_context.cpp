@@ -1,8 +1,10 @@
 // Server and upstream TLS context construction on top of pki/ loaders.
 #include "net/tls_context.h"
 
+#include "core/log.h"
 #include "diag/bundle_checks.h"
 #include "diag/server_chain.h"
+#include "net/tls13_server_setup.h"
 #include "net/tls_handoff.h"
 #include "pki/cert_files.h"
 #include "pki/openssl_ptr.h"
@@ -75,6 +77,14 @@ core::Result<std::unique_ptr<ssl::context>> make_server_context(
   // every ticket costs a session copy (stateless: a full re-encoding and re-decoding).
   SSL_CTX_set_num_tickets(native, 1);
   if (record_handoff_enabled()) enable_record_handoff(native);
+  // The gateway's own TLS 1.3 handshake serves what it can (ECDSA P-256 keys); the rest, and
+  // every connection of another key type, goes through OpenSSL.
+  if (record_handoff_enabled() && tls13::own_handshake_enabled()) {
+    std::string why;
+    if (!tls13::enable_own_handshake(native, &why)) {
+      core::log(core::LogLevel::Debug, "listener TLS: OpenSSL's handshake only ({})", why);
+    }
+  }
   return ctx;
 }
 

@@ -20,6 +20,7 @@
 #include "core/ip_network.h"
 #include "net/record_channel.h"
 #include "net/self_connect.h"
+#include "net/tls13_server_handshake.h"
 #include "net/tls_handoff.h"
 
 namespace portcullis::net {
@@ -234,16 +235,21 @@ error_code ssl_failure(SSL* ssl, int result) {
 }  // namespace
 
 TlsTransport::TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx)
-    : socket_(std::move(socket)),
-      ssl_(SSL_new(ctx.native_handle())),
-      deadline_(socket_.get_executor()) {
-  if (ssl_ == nullptr) throw std::bad_alloc();
-  attach();
+    : socket_(std::move(socket)), ctx_(ctx.native_handle()), deadline_(socket_.get_executor()) {
+  // A listener context the own handshake serves makes its SSL only for a hello left to OpenSSL
+  // (handshake_server): most connections never need one.
+  if (tls13::server_setup(ctx_) == nullptr) create_ssl();
 }
 
 TlsTransport::TlsTransport(const asio::any_io_executor& ex, asio::ssl::context& ctx)
-    : socket_(ex), ssl_(SSL_new(ctx.native_handle())), deadline_(ex) {
+    : socket_(ex), ctx_(ctx.native_handle()), deadline_(ex) {
+  create_ssl();
+}
+
+void TlsTransport::create_ssl() {
+  ssl_ = SSL_new(ctx_);
   if (ssl_ == nullptr) throw std::bad_alloc();
+  attach();
 }
 
 TlsTransport::~TlsTransport() {
@@ -251,7 +257,7 @@ TlsTransport::~TlsTransport() {
 }
 
 void TlsTransport::attach() {
-  if (attached_ || !socket_.is_open()) return;
+  if (attached_ || ssl_ == nullptr || !socket_.is_open()) return;
   error_code ec;
   socket_.non_blocking(true, ec);
   SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
@@ -327,9 +333,15 @@ awaitable<error_code> TlsTransport::connect(
 
 awaitable<error_code> TlsTransport::handshake_server(std::chrono::milliseconds timeout) {
   error_code ec;
+  expires_after(timeout);
+  if (const tls13::ServerSetup* setup = tls13::server_setup(ctx_)) {
+    bool served = false;
+    ec = co_await own_server_handshake(*setup, served);
+    if (served) co_return ec;
+  }
+  if (ssl_ == nullptr) create_ssl();
   watch_for_handoff(ssl_);
   watched_ = true;
-  expires_after(timeout);
   co_await drive(Op::Accept, nullptr, 0, ec);
   co_return ec;
 }
@@ -355,6 +367,7 @@ awaitable<error_code> TlsTransport::handshake_client(const std::string& sni,
 }
 
 proxy::TlsFacts TlsTransport::facts() {
+  if (own_) return {"TLSv1.3", own_->cipher_name()};
   SSL* ssl = native();
   const char* cipher = SSL_get_cipher_name(ssl);
   return {SSL_get_version(ssl), cipher ? cipher : ""};

@@ -15,10 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "pki/verdict.h"
 #include "proxy/transport.h"
 
 namespace portcullis::net {
 
+struct ClientAuth;
 using boost::asio::awaitable;
 using boost::system::error_code;
 namespace asio = boost::asio;
@@ -85,6 +87,10 @@ class TcpTransport final : public proxy::Transport {
 };
 
 class RecordChannel;
+namespace tls13 {
+struct ServerSetup;
+class ServerHandshake;
+}  // namespace tls13
 
 /// TLS with OpenSSL reading and writing the (non-blocking) socket itself: no intermediate BIO
 /// pair or copy buffers, and a waiting operation is one readiness wait on the socket.
@@ -102,7 +108,8 @@ class TlsTransport final : public proxy::Transport {
   TlsTransport& operator=(const TlsTransport&) = delete;
 
   asio::ip::tcp::socket& socket() { return socket_; }
-  /// The OpenSSL connection; nullptr once the records have been handed over.
+  /// The OpenSSL connection; nullptr once the records have been handed over, and for a
+  /// listener connection the own handshake served.
   SSL* native() { return ssl_; }
   /// True once the gateway's record layer has taken the connection over.
   bool handed_over() const { return records_ != nullptr; }
@@ -116,6 +123,15 @@ class TlsTransport final : public proxy::Transport {
                                          std::chrono::milliseconds timeout);
   /// "TLSv1.3" and the cipher name, after the handshake.
   proxy::TlsFacts facts();
+  /// After a server handshake (done or failed): the client-certificate verdict, whichever
+  /// handshake ran (net/client_auth.h's connection_verdict for OpenSSL's).
+  std::shared_ptr<const pki::Verdict> client_verdict(const ClientAuth& auth);
+  /// The client's leaf certificate as PEM ("" when none).
+  std::string peer_certificate_pem();
+  /// True when the server handshake refused the client's certificate chain.
+  bool certificate_refused();
+  /// True when the gateway's own handshake served this connection (net/tls13_server_handshake.h).
+  bool own_handshake() const { return own_ != nullptr; }
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override;
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override;
@@ -156,11 +172,22 @@ class TlsTransport final : public proxy::Transport {
   /// Runs one OpenSSL call to completion, waiting for the socket whenever OpenSSL asks (the
   /// deadline is armed only then). Returns the call's positive result, or 0 with `ec` set.
   awaitable<int> drive(Op op, void* data, int size, error_code& ec);
-  /// Attaches the socket to the SSL object (once it is open).
+  /// Makes the SSL object (and attaches it, if the socket is open).
+  void create_ssl();
+  /// Attaches the socket to the SSL object (once both exist).
   void attach();
   /// After a failed read: remembers that the peer has closed or reset the connection (not on
   /// a timeout), and reports a close without close_notify as a plain end of stream.
   void note_read_failure(error_code& ec);
+
+  // The gateway's own TLS 1.3 server handshake (tls_transport_handshake.cpp).
+  /// Peeks at the ClientHello: when the own handshake takes it, runs it (`served` true, the
+  /// result returned); otherwise leaves the bytes in the socket for OpenSSL (`served` false).
+  awaitable<error_code> own_server_handshake(const tls13::ServerSetup& setup, bool& served);
+  /// Waits until the socket is readable (writable), within the deadline.
+  awaitable<void> wait_socket(asio::socket_base::wait_type what, error_code& ec);
+  /// Sends all of `bytes`, waiting within the deadline.
+  awaitable<void> send_all(std::vector<std::uint8_t>& bytes, error_code& ec);
 
   // After the hand-off (tls_transport_records.cpp).
   void try_handoff();
@@ -190,9 +217,12 @@ class TlsTransport final : public proxy::Transport {
   void send_failure_alert();
 
   asio::ip::tcp::socket socket_;
-  SSL* ssl_ = nullptr;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;                      ///< nullptr until made, and after the hand-off
   std::unique_ptr<RecordChannel> records_;  ///< set by the hand-off (ssl_ is freed then)
-  bool watched_ = false;                    ///< the handshake was watched for a hand-off
+  /// The own handshake's outcome (its keys already moved to records_), when it served.
+  std::unique_ptr<tls13::ServerHandshake> own_;
+  bool watched_ = false;  ///< the handshake was watched for a hand-off
   bool attached_ = false;
   bool peer_closed_ = false;     ///< a read saw the peer's close: shutdown() sends no close_notify
   int detached_fd_ = -1;         ///< the socket while the fast lane holds it

@@ -150,11 +150,11 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tc
       auto t = std::make_unique<TlsTransport>(std::move(socket), *acceptor.tls);
       const auto hs = co_await t->handshake_server(listener.config->limits.handshake_timeout);
       if (acceptor.client_auth) {
-        ctx.client_cert = connection_verdict(t->native(), *acceptor.client_auth);
-        if (listener.wants_client_cert_pem) ctx.client_cert_pem = peer_certificate_pem(t->native());
+        ctx.client_cert = t->client_verdict(*acceptor.client_auth);
+        if (listener.wants_client_cert_pem) ctx.client_cert_pem = t->peer_certificate_pem();
       }
       if (hs) {
-        log_failed_handshake(ctx, acceptor, t->native(), hs);
+        log_failed_handshake(ctx, acceptor, t->certificate_refused(), hs);
         t->close();
       } else {
         // A verdict counts once per completed handshake (a refused one is counted by
@@ -162,6 +162,7 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tc
         if (ctx.client_cert) {
           runtime_->metrics->count_client_verdict(ctx.client_cert->code, ctx.client_cert->ok());
         }
+        runtime_->metrics->count_tls_handshake(t->own_handshake());
         ctx.tls = t->facts();
         transport = std::move(t);
       }
@@ -193,13 +194,12 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tc
 }
 
 void Worker::log_failed_handshake(const proxy::ConnectionContext& ctx, const Acceptor& acceptor,
-                                  SSL* ssl, const error_code& ec) {
+                                  bool certificate_refused, const error_code& ec) {
   // Only require_handshake refuses certificates in the handshake; other failures (protocol,
   // scanners, timeouts) are routine and stay at debug level.
   const bool refused_certificate =
       acceptor.client_auth && ctx.client_cert && !ctx.client_cert->ok() &&
-      acceptor.client_auth->mode == config::ClientAuthMode::RequireHandshake &&
-      SSL_get_verify_result(ssl) != X509_V_OK;
+      acceptor.client_auth->mode == config::ClientAuthMode::RequireHandshake && certificate_refused;
   const bool no_certificate =
       acceptor.client_auth &&
       acceptor.client_auth->mode == config::ClientAuthMode::RequireHandshake &&

@@ -52,8 +52,8 @@ class Worker {
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket,
                                        boost::asio::ip::tcp::endpoint remote, Acceptor& acceptor);
   /// The handshake failed: log it, with the client-certificate evidence when there is some.
-  void log_failed_handshake(const proxy::ConnectionContext& ctx, const Acceptor& acceptor, SSL* ssl,
-                            const boost::system::error_code& ec);
+  void log_failed_handshake(const proxy::ConnectionContext& ctx, const Acceptor& acceptor,
+                            bool certificate_refused, const boost::system::error_code& ec);
 
   int id_;
   // One thread runs it and only that thread touches its sockets (other threads post): no

@@ -109,6 +109,11 @@ TEST(Registry, ExpositionForKnownSequence) {
       "# TYPE portcullis_tls_connections_total counter\n"
       "portcullis_tls_connections_total{records=\"gateway\"} 0\n"
       "portcullis_tls_connections_total{records=\"openssl\"} 0\n"
+      "# HELP portcullis_tls_handshakes_total Completed TLS server handshakes, by who ran them: "
+      "the gateway's own TLS 1.3 handshake or OpenSSL.\n"
+      "# TYPE portcullis_tls_handshakes_total counter\n"
+      "portcullis_tls_handshakes_total{by=\"gateway\"} 0\n"
+      "portcullis_tls_handshakes_total{by=\"openssl\"} 0\n"
       "# HELP portcullis_fast_lane_requests_total Requests the workers' fast lane forwarded: "
       "relayed to the end by the lane, or resumed by the request pipeline.\n"
       "# TYPE portcullis_fast_lane_requests_total counter\n"
@@ -128,6 +133,16 @@ TEST(Registry, TlsConnectionsByRecordLayer) {
             std::string::npos);
   EXPECT_NE(text.find("portcullis_tls_connections_total{records=\"openssl\"} 1\n"),
             std::string::npos);
+}
+
+TEST(Registry, TlsHandshakesByWhoRanThem) {
+  Registry registry;
+  registry.count_tls_handshake(true);
+  registry.count_tls_handshake(false);
+  registry.count_tls_handshake(false);
+  const auto text = registry.prometheus_text();
+  EXPECT_NE(text.find("portcullis_tls_handshakes_total{by=\"gateway\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("portcullis_tls_handshakes_total{by=\"openssl\"} 2\n"), std::string::npos);
 }
 
 TEST(Registry, FastLaneRequestsByOutcome) {
@@ -159,8 +174,8 @@ TEST(Registry, ClientCertVerdictsByResultAndCode) {
 TEST(Registry, EmptyRegistryStillDescribesEveryMetric) {
   Registry registry;
   const std::string text = registry.prometheus_text();
-  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 7u);
-  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 7u);
+  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 8u);
+  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 8u);
   EXPECT_EQ(lines_starting(text, "portcullis_denials_total{").size(), core::catalogue().size());
   EXPECT_TRUE(lines_starting(text, "portcullis_requests_total{").empty());
   EXPECT_TRUE(text.ends_with("portcullis_fast_lane_requests_total{outcome=\"resumed\"} 0\n"));

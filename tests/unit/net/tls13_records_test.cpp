@@ -9,18 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "../common/hex.h"
+
 namespace portcullis::net {
 namespace {
 
-std::string hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
+using portcullis::testing::hex;
 
 std::vector<std::uint8_t> counting(std::size_t n) {
   std::vector<std::uint8_t> v(n);
