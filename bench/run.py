@@ -751,8 +751,9 @@ def budgets(table, speed, args):
             f"{t('hs_busy'):.2f} core Portcullis had. Portcullis used {t('hs_sys'):.0f} µs in "
             f"the kernel and {t('hs_user'):.0f} µs in user space, of which {maths:.0f} µs is the "
             f"maths it does with the client's chain in its verdict cache (one signature, one "
-            f"verification, two X25519, at `openssl speed` rates); the rest is OpenSSL's "
-            f"handshake machinery and the gateway. The kernel time and that maths alone leave "
+            f"verification, two X25519, at `openssl speed` rates); the rest is the handshake's "
+            f"framing and key schedule, the request and the gateway (the gateway's own TLS 1.3 "
+            f"handshake; OpenSSL's for the peers). The kernel time and that maths alone leave "
             f"{budget - t('hs_sys') - maths:.0f} µs for them.")
     return out
 

@@ -39,8 +39,8 @@ std::shared_ptr<const pki::Verdict> verdict_for_chain(const ClientAuth& auth,
                                                       const std::vector<X509*>& presented);
 
 /// The OpenSSL X509_V_ERR_* whose alert best describes a failed `verdict` (OpenSSL's
-/// ssl_verify_alarm_type and net/tls13_alerts pick the alert: certificate_expired, unknown_ca,
-/// certificate_revoked, unsupported_certificate, ...).
+/// ssl_verify_alarm_type, and the own handshake after it, pick the alert: certificate_expired,
+/// unknown_ca, certificate_revoked, unsupported_certificate, ...).
 int verdict_alert_error(const pki::Verdict& verdict);
 
 /// Sessions a listener keeps for resumption (TLS 1.3 stateful tickets, TLS 1.2 session IDs).

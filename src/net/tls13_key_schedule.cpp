@@ -7,6 +7,7 @@
 #include "net/tls13_key_schedule.h"
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -217,9 +218,12 @@ Digest derive_secret(HashAlg alg, std::span<const std::uint8_t> secret, std::str
                      std::span<const std::uint8_t> transcript_hash) {
   Digest d;
   d.size = hash_size(alg);
-  // Only an over-long label or context fails (the labels are the RFC's constants); the empty
-  // result then matches no secret.
-  if (!hkdf_expand_label(alg, secret, label, transcript_hash, d.view())) d.size = 0;
+  // Only an over-long label (> 249 bytes) or context (> 255) can fail, and the callers pass the
+  // RFC's labels and a transcript hash of at most 48 bytes. SECURITY: were it to fail all the
+  // same, the result is random, never an empty or known secret someone else could compute.
+  if (!hkdf_expand_label(alg, secret, label, transcript_hash, d.view())) {
+    RAND_bytes(d.bytes.data(), static_cast<int>(d.size));
+  }
   return d;
 }
 

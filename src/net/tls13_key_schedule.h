@@ -58,7 +58,8 @@ Digest hkdf_extract(HashAlg alg, std::span<const std::uint8_t> salt,
 bool hkdf_expand_label(HashAlg alg, std::span<const std::uint8_t> secret, std::string_view label,
                        std::span<const std::uint8_t> context, std::span<std::uint8_t> out);
 /// Derive-Secret(secret, label, messages) with the transcript hash of the messages given
-/// (`transcript_hash`): HKDF-Expand-Label(secret, label, transcript_hash, hash size).
+/// (`transcript_hash`): HKDF-Expand-Label(secret, label, transcript_hash, hash size). With a
+/// label or context too long for HkdfLabel (never the RFC's), a random secret.
 Digest derive_secret(HashAlg alg, std::span<const std::uint8_t> secret, std::string_view label,
                      std::span<const std::uint8_t> transcript_hash);
 

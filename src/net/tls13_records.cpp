@@ -188,6 +188,7 @@ TrafficKeys& TrafficKeys::operator=(TrafficKeys&& other) noexcept {
   id_ = other.id_;
   other.id_ = 0;  // the cache entry, if any, is ours now
   other.derived_ = false;
+  other.secret_size_ = 0;  // SECURITY: a moved-from key cannot derive (and so cannot seal)
   OPENSSL_cleanse(other.secret_.data(), other.secret_.size());
   OPENSSL_cleanse(other.key_.data(), other.key_.size());
   OPENSSL_cleanse(other.iv_.data(), other.iv_.size());

@@ -1,6 +1,7 @@
 // TLS 1.3 record protection (RFC 8446 §5.2–5.5, §7.1–7.2, §4.6.3) for a connection whose
-// handshake OpenSSL completed and handed over (net/tls_handoff.h): traffic keys from a traffic
-// secret, sealing and opening records, and KeyUpdate. No sockets here: bytes in, bytes out.
+// handshake the gateway ran (net/tls13_server_handshake.h) or OpenSSL completed and handed over
+// (net/tls_handoff.h): traffic keys from a traffic secret, sealing and opening records (the own
+// handshake's encrypted flight too), and KeyUpdate. No sockets here: bytes in, bytes out.
 #pragma once
 
 #include <array>

@@ -48,7 +48,6 @@ constexpr std::uint16_t kClientSchemes[] = {
 
 // Alerts this file sends (RFC 8446 §6.2), beyond the record layer's AlertCode.
 constexpr std::uint8_t kAlertUnexpectedMessage = 10;
-constexpr std::uint8_t kAlertHandshakeFailure = 40;
 constexpr std::uint8_t kAlertBadCertificate = 42;
 constexpr std::uint8_t kAlertUnsupportedCertificate = 43;
 constexpr std::uint8_t kAlertCertificateRevoked = 44;
@@ -64,9 +63,9 @@ constexpr std::uint8_t kAlertCertificateRequired = 116;
 constexpr std::string_view kServerContext = "TLS 1.3, server CertificateVerify";
 constexpr std::string_view kClientContext = "TLS 1.3, client CertificateVerify";
 
-/// A certificate chain a client may send: enough for any real chain, small enough to bound
-/// the memory a hostile client can make us hold.
-constexpr std::size_t kMaxClientFlight = 256 * 1024;
+/// Client chains the parsed-chain cache keeps: ones of a real client's size.
+constexpr std::size_t kMaxCachedChainBytes = 16 * 1024;
+constexpr std::size_t kMaxCachedChainCertificates = 8;
 
 HashAlg suite_hash(std::uint16_t suite) {
   return suite == 0x1302 ? HashAlg::Sha384 : HashAlg::Sha256;
@@ -180,6 +179,12 @@ bool ServerHandshake::begin(const ClientHello& hello, Bytes message, std::string
       hello.supported_versions.end()) {
     return refuse("TLS 1.3 not offered");
   }
+  // The context may have been restricted after the setup was made: it decides, per handshake.
+  const long max_version = SSL_CTX_get_max_proto_version(const_cast<SSL_CTX*>(setup_.ctx));
+  if ((max_version != 0 && max_version < TLS1_3_VERSION) ||
+      (SSL_CTX_get_options(setup_.ctx) & SSL_OP_NO_TLSv1_3) != 0) {
+    return refuse("TLS 1.3 is disabled");
+  }
   if (!hello.null_compression) return refuse("no null compression");
   if (hello.early_data || hello.cookie) return refuse("early data or a cookie");
   // SECURITY: the context's verify mode decides, read per handshake: a context that asks for
@@ -226,9 +231,9 @@ bool ServerHandshake::build_first_flight(const ClientHello& hello, Bytes message
   // ---- resumption: the first identity we issued, bound by its binder ------------------------
   std::optional<ResumableSession> session;
   std::size_t selected = 0;
-  if (hello.has_pre_shared_key && setup_.sessions &&
-      std::find(hello.psk_modes.begin(), hello.psk_modes.end(), kPskDheKe) !=
-          hello.psk_modes.end()) {
+  client_psk_dhe_ =
+      std::find(hello.psk_modes.begin(), hello.psk_modes.end(), kPskDheKe) != hello.psk_modes.end();
+  if (hello.has_pre_shared_key && setup_.sessions && client_psk_dhe_) {
     for (std::size_t i = 0; i < hello.psk_identities.size() && !session; ++i) {
       session = setup_.sessions->find(hello.psk_identities[i].identity);
       selected = i;
@@ -255,6 +260,7 @@ bool ServerHandshake::build_first_flight(const ClientHello& hello, Bytes message
     resumed_ = true;
     verdict_ = session->verdict;
     leaf_ = session->leaf;
+    established_ = session->established;
   }
 
   std::array<std::uint8_t, kX25519Size> our_share{};
@@ -481,23 +487,33 @@ ServerHandshake::Step ServerHandshake::receive(std::vector<std::uint8_t>& input)
       break;
     }
     messages_.insert(messages_.end(), plain.begin(), plain.end());
-    if (messages_.size() > kMaxClientFlight) {
-      fail(kAlertHandshakeFailure, ssl_reason(SSL_R_EXCESSIVE_MESSAGE_SIZE));
-      break;
-    }
-    // Whole messages, in order; the Finished must end its record (no message may span the key
-    // change after it).
+    // SECURITY: the client's flight is bounded as OpenSSL bounds it: its Certificate by
+    // max_cert_list (100 KiB by default), every other message by 16 KiB, checked on each
+    // message's header before its body is buffered.
+    const std::size_t max_certificate =
+        static_cast<std::size_t>(SSL_CTX_get_max_cert_list(const_cast<SSL_CTX*>(setup_.ctx)));
     std::size_t used = 0;
     while (step_ == Step::NeedInput && messages_.size() - used >= 4) {
       const std::size_t n = std::size_t{messages_[used + 1]} << 16 |
                             std::size_t{messages_[used + 2]} << 8 | messages_[used + 3];
+      if (n > (messages_[used] == kCertificate ? max_certificate : kMaxRecordPlaintext)) {
+        fail(kAlertIllegalParameter, ssl_reason(SSL_R_EXCESSIVE_MESSAGE_SIZE));
+        break;
+      }
       if (messages_.size() - used - 4 < n) break;
       const Bytes message(messages_.data() + used, 4 + n);
       used += 4 + n;
       handle_message(message[0], message);
     }
+    if (step_ == Step::Failed) {
+      messages_ = {};
+      break;
+    }
     messages_.erase(messages_.begin(), messages_.begin() + static_cast<std::ptrdiff_t>(used));
-    if (step_ == Step::Done && !messages_.empty()) fail(kAlertUnexpectedMessage);
+    if (step_ == Step::Done) {
+      if (!messages_.empty()) fail(kAlertUnexpectedMessage);
+      messages_ = {};
+    }
   }
   input.erase(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(at));
   return step_;
@@ -533,6 +549,7 @@ ServerHandshake::Step ServerHandshake::on_certificate(Bytes body, Bytes message)
   }
   if (!context.empty()) return fail(kAlertIllegalParameter, ssl_reason(SSL_R_INVALID_CONTEXT));
   const ParsedChains::Key chain_key = ParsedChains::key_of(list);
+  bool parsed_now = false;
   presented_ = setup_.parsed_chains.find(chain_key);
   if (presented_.empty()) {
     Reader entries(list);
@@ -557,7 +574,7 @@ ServerHandshake::Step ServerHandshake::on_certificate(Bytes body, Bytes message)
       }
       presented_.push_back(std::move(cert));
     }
-    if (!presented_.empty()) setup_.parsed_chains.insert(chain_key, presented_);
+    parsed_now = true;
   }
   keys_->transcript.update(message);
   const ClientAuth& auth = *setup_.auth;
@@ -573,11 +590,20 @@ ServerHandshake::Step ServerHandshake::on_certificate(Bytes body, Bytes message)
   std::vector<X509*> chain;
   chain.reserve(presented_.size());
   for (const auto& c : presented_) chain.push_back(c.get());
-  verdict_ = verdict_for_chain(auth, chain);
-  if (!verdict_->ok() && refuses_in_handshake(auth)) {
-    certificate_refused_ = true;
-    return fail(alert_for_verify_error(verdict_alert_error(*verdict_)),
-                ssl_reason(SSL_R_CERTIFICATE_VERIFY_FAILED));
+  auto verdict = verdict_for_chain(auth, chain);
+  if (!verdict->ok()) {
+    // A failed verdict is published at once: it is what a refusal logs, and what the pipeline
+    // denies with in the other modes (where the CertificateVerify is still checked).
+    verdict_ = std::move(verdict);
+    if (refuses_in_handshake(auth)) {
+      certificate_refused_ = true;
+      return fail(alert_for_verify_error(verdict_alert_error(*verdict_)),
+                  ssl_reason(SSL_R_CERTIFICATE_VERIFY_FAILED));
+    }
+  } else {
+    // SECURITY: a good verdict only once the CertificateVerify proves the key.
+    pending_verdict_ = std::move(verdict);
+    if (parsed_now && cacheable(list.size())) setup_.parsed_chains.insert(chain_key, presented_);
   }
   expect_ = Expect::CertificateVerify;
   return step_;
@@ -604,8 +630,31 @@ ServerHandshake::Step ServerHandshake::on_certificate_verify(Bytes body, Bytes m
     return fail(kAlertDecryptError, ssl_reason(SSL_R_BAD_SIGNATURE));
   }
   keys_->transcript.update(message);
+  if (pending_verdict_) verdict_ = std::move(pending_verdict_);
   expect_ = Expect::Finished;
   return step_;
+}
+
+bool ServerHandshake::cacheable(std::size_t list_size) const {
+  // SECURITY: only chains that verified, of a real client's size, with the key types the
+  // verification reads and never writes (a DSA key without parameters gets them filled in
+  // during verification: no such object is shared between connections).
+  if (list_size > kMaxCachedChainBytes || presented_.size() > kMaxCachedChainCertificates) {
+    return false;
+  }
+  for (const auto& cert : presented_) {
+    switch (EVP_PKEY_get_base_id(X509_get0_pubkey(cert.get()))) {
+      case EVP_PKEY_EC:
+      case EVP_PKEY_RSA:
+      case EVP_PKEY_RSA_PSS:
+      case EVP_PKEY_ED25519:
+      case EVP_PKEY_ED448:
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 ServerHandshake::Step ServerHandshake::on_finished(Bytes body, Bytes message) {
@@ -624,7 +673,8 @@ ServerHandshake::Step ServerHandshake::on_finished(Bytes body, Bytes message) {
   }
   keys_->transcript.update(message);
   expect_ = Expect::Nothing;
-  if (setup_.issue_tickets && setup_.sessions && !issue_ticket()) {
+  // A ticket only for a client that could resume with it (psk_dhe_ke, RFC 8446 §4.2.9).
+  if (setup_.issue_tickets && setup_.sessions && client_psk_dhe_ && !issue_ticket()) {
     return fail(kAlertInternalError);
   }
   step_ = Step::Done;
@@ -648,6 +698,9 @@ bool ServerHandshake::issue_ticket() {
   }
   session.verdict = verdict_;
   session.leaf = leaf_;
+  // A resumption's ticket keeps the full handshake's time: the session store refuses it once
+  // the full handshake is older than the lifetime, so a verdict is re-made at least that often.
+  session.established = resumed_ ? established_ : std::chrono::steady_clock::now();
   const std::uint32_t age_add = session.age_add;
   const auto ticket = setup_.sessions->insert(std::move(session));
   if (!ticket) return false;
@@ -667,7 +720,18 @@ bool ServerHandshake::issue_ticket() {
 
 RecordProtection ServerHandshake::take_protection() {
   auto read = TrafficKeys::from_secret(keys_->aead, keys_->client_application.view(), 0);
-  return RecordProtection{std::move(*read), std::move(*keys_->app_write)};
+  RecordProtection protection{std::move(*read), std::move(*keys_->app_write)};
+  release();
+  return protection;
+}
+
+void ServerHandshake::release() {
+  // SECURITY: the handshake's secrets (master, handshake traffic, the generation-0 application
+  // secrets) are wiped now, not when the connection ends: a later KeyUpdate keeps its forward
+  // secrecy. The client's chain goes too (receive() frees its message buffer once done or
+  // failed); the verdict, the leaf and the suite stay for the connection.
+  keys_.reset();
+  presented_ = {};
 }
 
 const char* ServerHandshake::cipher_name() const {
@@ -700,12 +764,14 @@ ServerHandshake::Step ServerHandshake::fail(std::uint8_t alert, boost::system::e
     out_.insert(out_.end(), std::begin(kHeader), std::end(kHeader));
     out_.insert(out_.end(), std::begin(payload), std::end(payload));
   }
+  release();
   return step_;
 }
 
 ServerHandshake::Step ServerHandshake::fail_for_peer_alert(std::uint8_t description) {
   step_ = Step::Failed;
   error_ = peer_alert_error(description);
+  release();
   return step_;
 }
 

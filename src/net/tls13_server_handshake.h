@@ -19,6 +19,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,7 +66,8 @@ class ServerHandshake {
   const char* cipher_name() const;
 
   // ---- after Done or Failed -----------------------------------------------------------------
-  /// The client-certificate verdict (nullptr when none was asked for or none was reached).
+  /// The client-certificate verdict (nullptr when none was asked for or none was reached). A
+  /// good verdict appears only once the client's CertificateVerify has been checked.
   const std::shared_ptr<const pki::Verdict>& verdict() const { return verdict_; }
   /// The client's leaf certificate, if it sent one.
   X509* leaf() const { return leaf_.get(); }
@@ -87,6 +89,10 @@ class ServerHandshake {
   Step on_certificate_verify(Bytes body, Bytes message);
   Step on_finished(Bytes body, Bytes message);
   bool issue_ticket();
+  /// True when the chain just verified may go into the parsed-chain cache.
+  bool cacheable(std::size_t list_size) const;
+  /// Wipes the secrets and frees the buffers (done, or failed with the alert sealed).
+  void release();
   /// Fails with `alert` sent to the peer (encrypted once the handshake keys exist).
   Step fail(std::uint8_t alert, boost::system::error_code error = {});
   Step fail_for_peer_alert(std::uint8_t description);
@@ -100,10 +106,13 @@ class ServerHandshake {
   std::vector<std::uint8_t> ticket_;    ///< NewSessionTicket, not yet sealed
   bool ccs_seen_ = false;
   bool request_certificate_ = false;
+  bool client_psk_dhe_ = false;                        ///< the client can resume with psk_dhe_ke
+  std::chrono::steady_clock::time_point established_;  ///< of the resumed session's full one
   bool resumed_ = false;
   bool certificate_refused_ = false;
   std::uint16_t suite_ = 0;
   std::shared_ptr<const pki::Verdict> verdict_;
+  std::shared_ptr<const pki::Verdict> pending_verdict_;  ///< good, until the CertificateVerify
   SharedX509 leaf_;
   std::vector<SharedX509> presented_;  ///< the client's chain, leaf first
   boost::system::error_code error_;

@@ -18,8 +18,8 @@ std::optional<SessionStore::Ticket> SessionStore::insert(ResumableSession sessio
   session.expires = std::chrono::steady_clock::now() + lifetime_;
   std::string name(reinterpret_cast<const char*>(ticket.data()), ticket.size());
   const std::lock_guard lock(mutex_);
-  // The FIFO may name sessions already taken: skip those, and keep it from growing without
-  // bound when most tickets are used (every resumption takes one and adds one).
+  // The FIFO may name sessions already removed (expired ones): erasing those is a no-op. It is
+  // kept from growing past twice the capacity whatever happens.
   while (!order_.empty() && (sessions_.size() >= capacity_ || order_.size() >= 2 * capacity_)) {
     sessions_.erase(order_.front());
     order_.pop_front();
@@ -36,7 +36,7 @@ std::optional<ResumableSession> SessionStore::find(std::span<const std::uint8_t>
   const std::lock_guard lock(mutex_);
   auto it = sessions_.find(name);
   if (it == sessions_.end()) return std::nullopt;
-  if (it->second.expires <= now) {
+  if (it->second.expires <= now || it->second.established + lifetime_ <= now) {
     sessions_.erase(it);
     return std::nullopt;
   }

@@ -36,6 +36,9 @@ struct ResumableSession {
   std::shared_ptr<const pki::Verdict> verdict;  ///< of the handshake that verified the chain
   SharedX509 leaf;  ///< the client's leaf certificate (nullptr when none)
   std::chrono::steady_clock::time_point expires;
+  /// When the full handshake behind it verified the chain: a session is not resumed past that
+  /// time plus the lifetime, however often it was resumed (each resumption gets a new ticket).
+  std::chrono::steady_clock::time_point established;
 };
 
 /// Thread-safe (one short lock per call): a listener's workers share one store.
@@ -50,8 +53,8 @@ class SessionStore {
   /// Stores `session` (its expiry set from the lifetime) under a new random ticket; nullopt
   /// when no random ticket could be drawn. The oldest session goes when the store is full.
   std::optional<Ticket> insert(ResumableSession session);
-  /// The session of `ticket` (a copy): nullopt when unknown or expired (an expired one is
-  /// removed).
+  /// The session of `ticket` (a copy): nullopt when unknown, expired, or its full handshake is
+  /// older than the lifetime (such a session is removed).
   std::optional<ResumableSession> find(std::span<const std::uint8_t> ticket);
   std::size_t size() const;
 
@@ -60,7 +63,7 @@ class SessionStore {
   std::chrono::seconds lifetime_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, ResumableSession> sessions_;
-  std::deque<std::string> order_;  ///< insertion order, for eviction (may name taken tickets)
+  std::deque<std::string> order_;  ///< insertion order, for eviction (may name removed tickets)
 };
 
 }  // namespace portcullis::net::tls13

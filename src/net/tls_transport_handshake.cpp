@@ -3,9 +3,11 @@
 // the socket for SSL_accept. Once done, the connection runs on the gateway's record layer from
 // its first byte, as after OpenSSL's hand-off, and the SSL object is freed unused.
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -30,6 +32,15 @@ constexpr std::size_t kHandshakeBuffer = kMaxRecordSize + 2048;
 
 error_code last_error() {
   return {errno, boost::system::system_category()};
+}
+
+/// Wake-ups in a row that brought no new byte before the peek gives up.
+constexpr int kMaxIdleWakeups = 2;
+
+/// True when the peer has shut down its side (or the socket failed): no more bytes will come.
+bool peer_hung_up(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /// SO_RCVLOWAT: readiness only once `bytes` are queued (a ClientHello arriving in pieces is
@@ -78,6 +89,8 @@ awaitable<error_code> TlsTransport::own_server_handshake(const tls13::ServerSetu
   std::unique_ptr<tls13::ServerHandshake> hs;
   std::size_t consume = 0;
   int low_water = 0;
+  ssize_t peeked = 0;  ///< what the last peek saw
+  int idle_wakeups = 0;
   std::string why;
   for (;;) {
     const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
@@ -88,6 +101,15 @@ awaitable<error_code> TlsTransport::own_server_handshake(const tls13::ServerSetu
     }
     // The peer closed or the socket failed: OpenSSL's accept reports it as it always has.
     if (n <= 0) break;
+    if (n == peeked) {
+      // A wake-up that brought nothing new: the reactor reporting an edge it had already seen
+      // (once), or the peer shut its side down after part of a record, or the kernel capped
+      // SO_RCVLOWAT. SECURITY: never peek again in a loop; OpenSSL takes the connection.
+      if (peer_hung_up(fd) || ++idle_wakeups > kMaxIdleWakeups) break;
+    } else {
+      idle_wakeups = 0;
+    }
+    peeked = n;
     const auto bytes = std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(n));
     const tls13::HelloFrame frame = tls13::frame_client_hello(bytes);
     if (frame.status == tls13::HelloFrame::Status::Other) break;
@@ -137,7 +159,8 @@ awaitable<error_code> TlsTransport::own_server_handshake(const tls13::ServerSetu
     input.resize(kHandshakeBuffer);
     const ssize_t got = ::recv(fd, input.data() + have, kHandshakeBuffer - have, MSG_DONTWAIT);
     input.resize(have + (got > 0 ? static_cast<std::size_t>(got) : 0));
-    if (got == 0) co_return asio::error::eof;
+    // A close in mid-handshake, reported as OpenSSL's path reports it.
+    if (got == 0) co_return asio::ssl::error::stream_truncated;
     if (got < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return last_error();
       co_await wait_socket(asio::socket_base::wait_read, ec);

@@ -193,6 +193,23 @@ def test_a_client_that_stops_is_cut_off_by_the_handshake_timeout(gw, partial):
     assert curl(gw.admin_url("/metrics")).status == 200
 
 
+def test_a_client_that_half_closes_mid_hello_is_let_go_at_once(gw):
+    """Part of a record, then the client's FIN: no new byte will come, and the gateway must not
+    keep peeking at the same bytes; the connection ends right away, not at handshake_timeout."""
+    with socket.create_connection(("127.0.0.1", gw.port("require")), timeout=10) as sock:
+        sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        sock.shutdown(socket.SHUT_WR)
+        start = time.monotonic()
+        sock.settimeout(5)
+        try:
+            data = sock.recv(100)
+        except ConnectionResetError:
+            data = b""
+        assert data == b"" or data[0] == 21, data  # closed, or an alert first
+        assert time.monotonic() - start < 0.5
+    assert curl(gw.admin_url("/metrics")).status == 200
+
+
 @pytest.mark.parametrize("garbage", [b"GET / HTTP/1.1\r\n\r\n",
                                      b"\x16\x03\x01\x00\x05hello",
                                      b"\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00",

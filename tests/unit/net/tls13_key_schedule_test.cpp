@@ -251,7 +251,7 @@ TEST(Tls13KeySchedule, ExpandLabelMatchesOpenSslTls13Kdf) {
       for (const auto label : labels) {
         for (const std::size_t n : {1, 12, 16, 32, 48, 100}) {
           SCOPED_TRACE(::testing::Message() << "hash " << hash_size(alg) << " label " << label
-                                          << " context " << context.size() << " n " << n);
+                                            << " context " << context.size() << " n " << n);
           EXPECT_EQ(expand_label(alg, secret, label, context, n),
                     openssl_expand_label(alg, secret, label, context, n));
         }
@@ -287,7 +287,7 @@ TEST(Tls13KeySchedule, HmacMatchesOpenSsl) {
     for (const std::size_t key_size : {0, 1, 20, 32, 48, 63, 64, 65, 127, 128, 129, 300}) {
       for (const std::size_t message_size : {0, 1, 55, 64, 200}) {
         SCOPED_TRACE(::testing::Message() << "hash " << hash_size(alg) << " key " << key_size
-                                        << " message " << message_size);
+                                          << " message " << message_size);
         const auto key = counting(key_size, 0x80);
         const auto message = counting(message_size, 0x11);
         EXPECT_EQ(hex(hmac(alg, key, message).view()), openssl_hmac(alg, key, message));
@@ -347,8 +347,12 @@ TEST(Tls13KeySchedule, ExpandLabelRefusesWhatHkdfLabelCannotEncode) {
     EXPECT_EQ(expand_label(alg, secret, "exp", {}, most + 1), "refused");
     // An empty output is no error.
     EXPECT_EQ(expand_label(alg, secret, "key", {}, 0), "");
-    // Derive-Secret cannot fail with the RFC's labels; with an impossible one it derives nothing.
-    EXPECT_EQ(derive_secret(alg, secret, label_249 + "a", {}).size, 0u);
+    // Derive-Secret cannot fail with the RFC's labels; with an impossible one it gives a random
+    // secret of the right size, never an empty or fixed one.
+    const Digest a = derive_secret(alg, secret, label_249 + "a", {});
+    const Digest b = derive_secret(alg, secret, label_249 + "a", {});
+    EXPECT_EQ(a.size, hash_size(alg));
+    EXPECT_NE(hex(a.view()), hex(b.view()));
   }
 }
 

@@ -403,6 +403,9 @@ TEST_F(Tls13ServerHandshakeTest, HellosItCannotServeAreLeftToOpenSsl) {
   SSL_CTX* rsa_only = make_client();
   SSL_CTX_set1_sigalgs_list(rsa_only, "RSA-PSS+SHA256");
   left(rsa_only, "ecdsa_secp256r1_sha256 not offered");
+  // The listener restricted to TLS 1.2 after its setup was made.
+  SSL_CTX_set_max_proto_version(server_ctx_->native_handle(), TLS1_2_VERSION);
+  left(make_client(), "TLS 1.3 is disabled");
 }
 
 TEST_F(Tls13ServerHandshakeTest, AClientAuthContextWithoutClientAuthIsNeverServed) {
@@ -413,6 +416,59 @@ TEST_F(Tls13ServerHandshakeTest, AClientAuthContextWithoutClientAuthIsNeverServe
   Flight run = handshake(*setup_, client);
   EXPECT_EQ(run.hs, nullptr);
   EXPECT_EQ(run.why, "client authentication not configured for the own handshake");
+}
+
+}  // namespace
+}  // namespace portcullis::net::tls13
+
+namespace portcullis::net::tls13 {
+namespace {
+
+TEST_F(Tls13ServerHandshakeTest, TheClientsCertificateIsBoundedLikeOpenSsls) {
+  make_server(config::ClientAuthMode::Require);
+  // max_cert_list, as OpenSSL applies it to the client's Certificate message.
+  SSL_CTX_set_max_cert_list(server_ctx_->native_handle(), 300);
+  Client client(make_client(nullptr, "client-good"));
+  Flight run = handshake(*setup_, client);
+  ASSERT_TRUE(run.hs) << run.why;
+  EXPECT_EQ(run.hs->step(), ServerHandshake::Step::Failed);
+  EXPECT_EQ(ERR_GET_REASON(static_cast<unsigned long>(run.hs->error().value())),
+            SSL_R_EXCESSIVE_MESSAGE_SIZE);
+  EXPECT_EQ(run.hs->verdict(), nullptr);
+}
+
+TEST_F(Tls13ServerHandshakeTest, AVerifiedChainIsDecodedOnce) {
+  make_server(config::ClientAuthMode::Require);
+  SSL_CTX* ctx = make_client(nullptr, "client-good");
+  X509* first_leaf = nullptr;
+  for (int i = 0; i < 2; ++i) {
+    Client client(ctx);
+    Flight run = handshake(*setup_, client);
+    ASSERT_TRUE(run.hs) << run.why;
+    ASSERT_EQ(run.hs->step(), ServerHandshake::Step::Done);
+    ASSERT_NE(run.hs->leaf(), nullptr);
+    if (i == 0) first_leaf = run.hs->leaf();
+    // The second connection shares the first one's decoded leaf.
+    if (i == 1) {
+      EXPECT_EQ(run.hs->leaf(), first_leaf);
+    }
+  }
+  // A chain that failed verification is not kept: decoded again each time.
+  SSL_CTX* expired = make_client(nullptr, "client-expired");
+  X509* expired_leaf = nullptr;
+  for (int i = 0; i < 2; ++i) {
+    Client client(expired);
+    Flight run = handshake(*setup_, client);
+    ASSERT_TRUE(run.hs && run.hs->step() == ServerHandshake::Step::Done);
+    if (i == 0) {
+      expired_leaf = run.hs->leaf();
+      X509_up_ref(expired_leaf);  // kept alive: its address cannot be reused
+    }
+    if (i == 1) {
+      EXPECT_NE(run.hs->leaf(), expired_leaf);
+    }
+  }
+  X509_free(expired_leaf);
 }
 
 }  // namespace
