@@ -485,7 +485,7 @@ def openssl_speed():
 
 
 SUMMED = ("seconds", "responses", "handshakes", "reused", "errors", "bad_status", "server_closes",
-          "server_cpu_s", "server_user_s", "server_sys_s")
+          "server_cpu_s", "server_user_s", "server_sys_s", "client_cpu_s")
 
 
 def combine(runs):
@@ -670,6 +670,11 @@ def figure(s, key):
         run_key, count_key = CPU_SPLIT_RUNS[key[:3]]
         kind = CPU_SPLIT_KINDS[key[3:]]
         return busy(s[run_key]) if kind is None else us_per(s[run_key], count_key, kind)
+    if key == "hs_client_busy":
+        run = s["hs_ecdsa"]
+        if not run.get("client_cpu_s") or not run["seconds"]:
+            raise KeyError("client_cpu_s")
+        return run["client_cpu_s"] / run["seconds"]
     if key == "hs_core":
         return per_cpu(s["hs_ecdsa"], "connections_per_s")
     if key == "rsa_core":
@@ -690,7 +695,7 @@ def medians(args, results):
         figs.append((f"per_{n}", f"d. memory per idle conn, {n:,} (KiB)", False,
                      0.75 if n == max(args.idle) else None))
     table = {}
-    for key in [f[0] for f in figs] + ["ka_busy", "hs_busy"]:
+    for key in [f[0] for f in figs] + ["ka_busy", "hs_busy", "hs_client_busy"]:
         for name in SERVERS + ["floor"]:  # the floor proxy has the keep-alive figures only
             vals = []
             for rnd in results.values():
@@ -736,10 +741,10 @@ def budgets(table, speed, args):
                      f"relay) used {t('ka_sys', 'floor'):.1f} µs in the kernel and "
                      f"{t('ka_user', 'floor'):.1f} µs in user space in the same turns.")
         out.append(line)
-    if t("hs_ecdsa") and t("hs_busy") and t("hs_user") is not None and t("hs_sys") is not None:
-        ceiling = speed["ecdsa_ceiling_s"] * args.workers
-        need = CEILING_TARGET * ceiling
-        budget = 1e6 * t("hs_busy") / need
+    if t("hs_user") is not None and t("hs_sys") is not None:
+        per_core = speed["ecdsa_ceiling_s"]
+        need = CEILING_TARGET * per_core
+        budget = 1e6 / need
         # What Portcullis computes per handshake when the client's chain is in its verdict cache
         # (as here: one client certificate): its signature, the client's CertificateVerify, two
         # X25519 operations. The ceiling also counts the two signatures of the chain.
@@ -747,13 +752,13 @@ def budgets(table, speed, args):
                        2 / speed["x25519_s"])
         out.append(
             f"- **b. handshakes**: {100 * CEILING_TARGET:.0f} % of the ceiling is {fmt(need)} "
-            f"handshakes/s, i.e. at most {budget:.0f} µs of server CPU per handshake at the "
-            f"{t('hs_busy'):.2f} core Portcullis had. Portcullis used {t('hs_sys'):.0f} µs in "
-            f"the kernel and {t('hs_user'):.0f} µs in user space, of which {maths:.0f} µs is the "
-            f"maths it does with the client's chain in its verdict cache (one signature, one "
-            f"verification, two X25519, at `openssl speed` rates); the rest is the handshake's "
-            f"framing and key schedule, the request and the gateway (the gateway's own TLS 1.3 "
-            f"handshake; OpenSSL's for the peers). The kernel time and that maths alone leave "
+            f"handshakes per core-second, i.e. at most {budget:.0f} µs of server CPU per "
+            f"handshake. Portcullis used {t('hs_sys'):.0f} µs in the kernel and "
+            f"{t('hs_user'):.0f} µs in user space, of which {maths:.0f} µs is the maths it does "
+            f"with the client's chain in its verdict cache (one signature, one verification, two "
+            f"X25519, at `openssl speed` rates); the rest is the handshake's framing and key "
+            f"schedule, the request and the gateway (the gateway's own TLS 1.3 handshake; "
+            f"OpenSSL's for the peers). The kernel time and that maths alone leave "
             f"{budget - t('hs_sys') - maths:.0f} µs for them.")
     return out
 
@@ -814,13 +819,27 @@ def render(args, results, facts, versions, started, elapsed):
                f"{fmt(speed['ecdsa_hs_us'])} · {fmt(speed['rsa_hs_us'])} |")
     lim.append(f"| ceiling, full handshakes/s per core, ECDSA · RSA | "
                f"{fmt(speed['ecdsa_ceiling_s'])} · {fmt(speed['rsa_ceiling_s'])} |")
+    p_core = table.get(("hs_core", "portcullis"))
     if p_hs:
-        ok = p_hs >= CEILING_TARGET * ceiling
-        verdicts.append(("b. Portcullis full ECDSA handshakes within 70 % of the ceiling", ok))
-        lim.append(f"| Portcullis full ECDSA handshakes/s / ceiling ({args.workers} worker(s)) | "
-                   f"{100 * p_hs / ceiling:.0f} % (target ≥ {100 * CEILING_TARGET:.0f} %: "
-                   f"{'yes' if ok else '**no**'}) |")
-    for name in SERVERS:
+        lim.append(f"| Portcullis full ECDSA handshakes/s / ceiling ({args.workers} worker(s)), "
+                   f"by throughput | {100 * p_hs / ceiling:.0f} % |")
+        server_busy = table.get(("hs_busy", "portcullis"))
+        client_busy = table.get(("hs_client_busy", "portcullis"))
+        if server_busy is not None and client_busy is not None:
+            lim.append(f"| during Portcullis's handshake turns: the server's core busy · the load "
+                       f"generator's own CPU (its core also runs the upstream) | "
+                       f"{100 * server_busy:.0f} % · {100 * client_busy:.0f} % |")
+    if p_core:
+        # The ceiling is per core: the target compares the handshakes one core of the server
+        # does (per CPU-second it used) with it. Throughput alone would measure the generator
+        # whenever the server does not need its whole core (see "Reading the numbers").
+        ok = p_core >= CEILING_TARGET * speed["ecdsa_ceiling_s"]
+        verdicts.append(("b. Portcullis full ECDSA handshakes within 70 % of the ceiling "
+                         "(per core)", ok))
+        lim.append(f"| Portcullis full ECDSA handshakes per server CPU-second / ceiling per core "
+                   f"| {100 * p_core / speed['ecdsa_ceiling_s']:.0f} % (target ≥ "
+                   f"{100 * CEILING_TARGET:.0f} %: {'yes' if ok else '**no**'}) |")
+    for name in SERVERS[1:]:  # Portcullis's own line is the target's, above
         per = table.get(("hs_core", name))
         if per:
             lim.append(f"| {name}: full ECDSA handshakes per server CPU-second / ceiling per "

@@ -85,11 +85,12 @@ class BudgetsTest(unittest.TestCase):
     def test_handshake_budget_subtracts_kernel_and_the_maths_done(self):
         t = self.table(hs_ecdsa=2_000.0, hs_busy=0.98, hs_user=400.0, hs_sys=100.0)
         [line] = run.budgets(t, SPEED, self.ARGS)
-        # 70 % of 4,000/s = 2,800/s on 0.98 core: 350 us. Maths: 20 + 50 + 2 x 25 = 120 us.
-        self.assertIn("2,800 handshakes/s", line)
-        self.assertIn("at most 350 µs", line)
+        # 70 % of 4,000/s = 2,800 per core-second: 357 us of server CPU each, whatever share of
+        # its core the server had. Maths: 20 + 50 + 2 x 25 = 120 us.
+        self.assertIn("2,800 handshakes per core-second", line)
+        self.assertIn("at most 357 µs", line)
         self.assertIn("of which 120 µs is the maths", line)
-        self.assertIn("leave 130 µs for them", line)
+        self.assertIn("leave 137 µs for them", line)
 
     def test_keep_alive_budget_names_the_floor_when_measured(self):
         t = self.table(ka_busy=0.96, ka_user=5.5, ka_sys=13.0)
@@ -107,18 +108,40 @@ class BudgetsTest(unittest.TestCase):
 class RenderTest(unittest.TestCase):
     """The whole report from one synthetic round: verdicts and the budget section."""
 
-    def server(self, rps, cpu_per_req_us, hs_per_s, user_share):
+    def server(self, rps, cpu_per_req_us, hs_per_s, user_share, hs_cpu=0.96, client_cpu=0.9):
         ka_cpu = rps * cpu_per_req_us / 1e6
-        hs_cpu = 0.96
         return {
             "ka": turn(1.0, rps, ka_cpu * user_share, ka_cpu * (1 - user_share)),
-            "hs_ecdsa": turn(1.0, hs_per_s, hs_cpu * 0.8, hs_cpu * 0.2,
-                             connections_per_s=hs_per_s),
+            "hs_ecdsa": dict(turn(1.0, hs_per_s, hs_cpu * 0.8, hs_cpu * 0.2,
+                                  connections_per_s=hs_per_s), client_cpu_s=client_cpu),
             "hs_rsa": turn(1.0, hs_per_s // 2, 0.5, 0.4, connections_per_s=hs_per_s // 2),
             "resume": dict(turn(1.0, hs_per_s * 2, 0.6, 0.3, connections_per_s=hs_per_s * 2),
                            reuse_rate=1.0),
             "idle_1000": {"hwm_kib": 30_000.0, "per_conn_kib": 12.0},
         }
+
+    def round(self, portcullis):
+        return {"portcullis": portcullis,
+                "nginx": self.server(44_000, 22.0, 780, 0.3),
+                "haproxy": self.server(48_000, 20.5, 750, 0.35),
+                "caddy": self.server(14_000, 70.0, 1_400, 0.7),
+                "upstream": turn(1.0, 87_000, 0.5, 0.5),
+                "floor": {"ka": turn(1.0, 80_000, 0.04, 0.92)},
+                "speed": dict(SPEED, ecdsap256_sign_s=50_000.0, rsa2048_sign_s=4_000.0,
+                              rsa2048_verify_s=60_000.0, ecdsa_hs_us=250.0, rsa_hs_us=350.0,
+                              rsa_ceiling_s=2_800.0)}
+
+    def test_the_ceiling_target_is_per_core_when_the_generator_sets_the_pace(self):
+        # 2,000 handshakes/s with 0.6 of the server's core: 3,333 per CPU-second, 83 % of a
+        # 4,000/s ceiling, while the throughput is only 50 % of it (the generator's core full).
+        rnd = self.round(self.server(60_000, 15.0, 2_000, 0.3, hs_cpu=0.6, client_cpu=0.95))
+        args = types.SimpleNamespace(workers=1, duration=5.0, hs_duration=3.0, idle=[1000],
+                                     pin_note="pinned", idle_note="", work=run.ROOT)
+        text, _, limits = run.render(args, {0: rnd}, {}, ["v"], "now", 1.0)
+        self.assertIn("by throughput | 50 % |", limits)
+        self.assertIn("| 60 % · 95 % |", limits)
+        self.assertIn("ceiling per core | 83 % (target ≥ 70 %: yes) |", limits)
+        self.assertIn("met: b. Portcullis full ECDSA handshakes within 70 % of the ceiling", text)
 
     def test_report_states_verdicts_and_budgets(self):
         rnd = {"portcullis": self.server(52_000, 19.0, 2_000, 0.3),
@@ -135,8 +158,10 @@ class RenderTest(unittest.TestCase):
         text, table, limits = run.render(args, {0: rnd}, {}, ["v"], "now", 1.0)
         self.assertIn("**missed**: a. keep-alive req/s", text)  # 52,000 / 48,000 < 1.25
         self.assertIn("met: b. full handshakes/s ECDSA P-256", text)  # 2,000 / 1,400 >= 1.1
-        # 2,000 handshakes/s against a 4,000/s ceiling: 50 %.
-        self.assertIn("50 % (target ≥ 70 %: **no**)", limits)
+        # 2,000 handshakes/s against a 4,000/s ceiling: 50 %; per server CPU-second (0.96 of a
+        # core): 2,083/s, 52 %.
+        self.assertIn("by throughput | 50 % |", limits)
+        self.assertIn("ceiling per core | 52 % (target ≥ 70 %: **no**) |", limits)
         self.assertIn("## What the CPU-bound targets need", text)
         self.assertIn("1.25× the best peer (haproxy, 48,000 req/s)", text)
         self.assertIn("a'. … of which kernel (µs) | 13.3 |", table)  # 19.0 x 0.7

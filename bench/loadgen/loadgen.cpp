@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -122,6 +123,16 @@ struct CpuTimes {
     return {user - since.user, system - since.system};
   }
 };
+
+/// This process's user + system CPU so far, in seconds.
+double own_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
 
 CpuTimes cpu_times(const std::vector<int>& pids) {
   const auto tick = static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -500,6 +511,7 @@ class LoadGen {
     bool window_open = o_.mode == "probe";
     std::uint64_t hs_at_open = 0, reused_at_open = 0, done_at_open = 0, errors_at_open = 0;
     CpuTimes cpu_at_open;
+    double own_at_open = 0;
     std::vector<epoll_event> events(1024);
     for (;;) {
       const double t = now_s();
@@ -510,6 +522,7 @@ class LoadGen {
         done_at_open = connections_done_;
         errors_at_open = stats_.errors;
         cpu_at_open = cpu_times(o_.cpu_pids);
+        own_at_open = own_cpu_s();
       }
       if (t >= until_ || (o_.mode == "probe" && open_ == 0)) break;
       if (stats_.errors > 2000 && stats_.responses == 0) {
@@ -528,6 +541,8 @@ class LoadGen {
       }
     }
     const CpuTimes server_cpu = window_open ? cpu_times(o_.cpu_pids) - cpu_at_open : CpuTimes{};
+    // The generator's own CPU in the window: whether it, rather than the server, set the pace.
+    const double client_cpu = window_open ? own_cpu_s() - own_at_open : 0;
     const double seconds = o_.mode == "probe" ? now_s() - start : o_.duration;
     std::sort(stats_.latency_us.begin(), stats_.latency_us.end());
     auto pct = [&](double q) -> double {
@@ -554,7 +569,7 @@ class LoadGen {
         "\"p99_us\":%.0f,\"connections_per_s\":%.1f,\"handshakes\":%llu,\"reused\":%llu,"
         "\"reuse_rate\":%.4f,\"errors\":%llu,\"bad_status\":%llu,\"first_status\":%d,"
         "\"server_closes\":%llu,\"server_cpu_s\":%.3f,\"server_user_s\":%.3f,"
-        "\"server_sys_s\":%.3f,\"first_body\":\"%s\"}\n",
+        "\"server_sys_s\":%.3f,\"client_cpu_s\":%.3f,\"first_body\":\"%s\"}\n",
         o_.mode.c_str(), seconds, static_cast<unsigned long long>(stats_.responses),
         static_cast<double>(stats_.responses) / seconds, pct(0.50), pct(0.99),
         static_cast<double>(done) / seconds, static_cast<unsigned long long>(hs),
@@ -563,7 +578,7 @@ class LoadGen {
         static_cast<unsigned long long>(stats_.errors - errors_at_open),
         static_cast<unsigned long long>(stats_.bad_status), stats_.first_status,
         static_cast<unsigned long long>(server_closes_), server_cpu.total(), server_cpu.user,
-        server_cpu.system, body.c_str());
+        server_cpu.system, client_cpu, body.c_str());
     for (auto& c : conns_) close_conn(c);
     return stats_.responses > 0 ? 0 : 1;
   }
