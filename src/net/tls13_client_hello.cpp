@@ -1,12 +1,14 @@
 // Framing and decoding of a TLS 1.3 ClientHello (RFC 8446 §4.1.2, §4.2). Every field is read
-// through a bounds-checked Reader over the message, so hostile lengths end in an error, never a
-// read past the buffer; each extension's body must be consumed exactly by its own parser. The
-// result holds views into the message, so nothing is copied and nothing outlives it.
+// through a bounds-checked Reader (net/tls13_wire.h) over the message, so hostile lengths end in an
+// error, never a read past the buffer; each extension's body must be consumed exactly by its own
+// parser. The result holds views into the message, so nothing is copied and nothing outlives it.
 #include "net/tls13_client_hello.h"
 
 #include <bitset>
 #include <memory>
 #include <utility>
+
+#include "net/tls13_wire.h"
 
 namespace portcullis::net::tls13 {
 namespace {
@@ -32,81 +34,6 @@ constexpr std::uint16_t kPskKeyExchangeModes = 45;
 constexpr std::uint16_t kPostHandshakeAuth = 49;
 constexpr std::uint16_t kSignatureAlgorithmsCert = 50;
 constexpr std::uint16_t kKeyShare = 51;
-
-/// A cursor over part of the handshake message. Every read checks the bytes left first and
-/// fails (leaving the output untouched) rather than reading past the end; `base` is where the
-/// reader's bytes start within the whole message, so offsets can be reported in its terms.
-class Reader {
- public:
-  explicit Reader(Bytes data, std::size_t base = 0) : data_(data), base_(base) {}
-
-  bool empty() const { return pos_ == data_.size(); }
-  std::size_t remaining() const { return data_.size() - pos_; }
-  /// The offset of the next byte within the whole message.
-  std::size_t offset() const { return base_ + pos_; }
-
-  bool u8(std::uint8_t& out) {
-    if (remaining() < 1) return false;
-    out = data_[pos_++];
-    return true;
-  }
-  bool u16(std::uint16_t& out) {
-    if (remaining() < 2) return false;
-    out = static_cast<std::uint16_t>((data_[pos_] << 8) | data_[pos_ + 1]);
-    pos_ += 2;
-    return true;
-  }
-  bool u24(std::uint32_t& out) {
-    if (remaining() < 3) return false;
-    out = (std::uint32_t{data_[pos_]} << 16) | (std::uint32_t{data_[pos_ + 1]} << 8) |
-          data_[pos_ + 2];
-    pos_ += 3;
-    return true;
-  }
-  bool u32(std::uint32_t& out) {
-    if (remaining() < 4) return false;
-    out = (std::uint32_t{data_[pos_]} << 24) | (std::uint32_t{data_[pos_ + 1]} << 16) |
-          (std::uint32_t{data_[pos_ + 2]} << 8) | data_[pos_ + 3];
-    pos_ += 4;
-    return true;
-  }
-  bool bytes(std::size_t n, Bytes& out) {
-    if (remaining() < n) return false;
-    out = data_.subspan(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  /// opaque field<min..max> with a one-byte length.
-  bool vec8(Bytes& out, std::size_t min, std::size_t max = 0xff) {
-    std::uint8_t n = 0;
-    return u8(n) && n >= min && n <= max && bytes(n, out);
-  }
-  /// opaque field<min..max> with a two-byte length.
-  bool vec16(Bytes& out, std::size_t min, std::size_t max = 0xffff) {
-    std::uint16_t n = 0;
-    return u16(n) && n >= min && n <= max && bytes(n, out);
-  }
-  /// A two-byte-length vector as a reader of its own, keeping offsets relative to the message.
-  bool sub16(Reader& out, std::size_t min, std::size_t max = 0xffff) {
-    const std::size_t start = offset() + 2;
-    Bytes body;
-    if (!vec16(body, min, max)) return false;
-    out = Reader(body, start);
-    return true;
-  }
-  bool sub8(Reader& out, std::size_t min, std::size_t max = 0xff) {
-    const std::size_t start = offset() + 1;
-    Bytes body;
-    if (!vec8(body, min, max)) return false;
-    out = Reader(body, start);
-    return true;
-  }
-
- private:
-  Bytes data_;
-  std::size_t base_ = 0;
-  std::size_t pos_ = 0;
-};
 
 /// Reads a whole reader's bytes as a list of uint16 values (cipher suites, groups, signature
 /// schemes, versions). An odd length cannot hold whole items: a decode error.

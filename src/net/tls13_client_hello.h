@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-namespace portcullis::net::tls13 {
+#include "net/tls13_wire.h"  // Bytes
 
-using Bytes = std::span<const std::uint8_t>;
+namespace portcullis::net::tls13 {
 
 /// The first record of a connection, as far as it has arrived.
 struct HelloFrame {

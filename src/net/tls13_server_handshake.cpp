@@ -543,8 +543,8 @@ ServerHandshake::Step ServerHandshake::on_certificate(Bytes body, Bytes message)
   std::uint32_t list_size = 0;
   Bytes context;
   Bytes list;
-  if (!r.u8(context_size) || !r.take(context_size, context) || !r.u24(list_size) ||
-      !r.take(list_size, list) || !r.empty()) {
+  if (!r.u8(context_size) || !r.bytes(context_size, context) || !r.u24(list_size) ||
+      !r.bytes(list_size, list) || !r.empty()) {
     return fail(kAlertDecodeError, ssl_reason(SSL_R_LENGTH_MISMATCH));
   }
   if (!context.empty()) return fail(kAlertIllegalParameter, ssl_reason(SSL_R_INVALID_CONTEXT));
@@ -558,8 +558,8 @@ ServerHandshake::Step ServerHandshake::on_certificate(Bytes body, Bytes message)
       std::uint16_t ext_size = 0;
       Bytes der;
       Bytes exts;
-      if (!entries.u24(der_size) || der_size == 0 || !entries.take(der_size, der) ||
-          !entries.u16(ext_size) || !entries.take(ext_size, exts)) {
+      if (!entries.u24(der_size) || der_size == 0 || !entries.bytes(der_size, der) ||
+          !entries.u16(ext_size) || !entries.bytes(ext_size, exts)) {
         presented_.clear();
         return fail(kAlertDecodeError, ssl_reason(SSL_R_CERT_LENGTH_MISMATCH));
       }
@@ -614,7 +614,7 @@ ServerHandshake::Step ServerHandshake::on_certificate_verify(Bytes body, Bytes m
   std::uint16_t scheme = 0;
   std::uint16_t size = 0;
   Bytes signature;
-  if (!r.u16(scheme) || !r.u16(size) || !r.take(size, signature) || !r.empty()) {
+  if (!r.u16(scheme) || !r.u16(size) || !r.bytes(size, signature) || !r.empty()) {
     return fail(kAlertDecodeError, ssl_reason(SSL_R_LENGTH_MISMATCH));
   }
   const Digest th = keys_->transcript.current();

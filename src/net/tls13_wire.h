@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string_view>
 #include <vector>
 
 namespace portcullis::net::tls13 {
@@ -31,7 +30,6 @@ class Writer {
     u16(static_cast<std::uint16_t>(v));
   }
   void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
-  void text(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
   /// Opens a length-prefixed vector of `width` bytes (1, 2 or 3); close() fills the length in.
   std::size_t open(int width) {
     const std::size_t at = out_.size();
@@ -47,45 +45,84 @@ class Writer {
           static_cast<std::uint8_t>(n >> (8 * (width - 1 - i)));
     }
   }
-  std::size_t size() const { return out_.size(); }
 
  private:
   std::vector<std::uint8_t>& out_;
 };
 
-/// A bounded reader over a handshake message body: every read checks the bytes left and, when
-/// they are too few, reads nothing and returns false.
+/// A cursor over a handshake message or part of one. Every read checks the bytes left first and
+/// fails (leaving the output untouched) rather than reading past the end; `base` is where the
+/// reader's bytes start within the whole message, so offsets can be reported in its terms.
 class Reader {
  public:
-  explicit Reader(Bytes b) : b_(b) {}
-  bool u8(std::uint8_t& v) {
-    if (b_.size() < 1) return false;
-    v = b_[0];
-    b_ = b_.subspan(1);
+  explicit Reader(Bytes data, std::size_t base = 0) : data_(data), base_(base) {}
+
+  bool empty() const { return pos_ == data_.size(); }
+  std::size_t remaining() const { return data_.size() - pos_; }
+  /// The offset of the next byte within the whole message.
+  std::size_t offset() const { return base_ + pos_; }
+
+  bool u8(std::uint8_t& out) {
+    if (remaining() < 1) return false;
+    out = data_[pos_++];
     return true;
   }
-  bool u16(std::uint16_t& v) {
-    if (b_.size() < 2) return false;
-    v = static_cast<std::uint16_t>(b_[0] << 8 | b_[1]);
-    b_ = b_.subspan(2);
+  bool u16(std::uint16_t& out) {
+    if (remaining() < 2) return false;
+    out = static_cast<std::uint16_t>((data_[pos_] << 8) | data_[pos_ + 1]);
+    pos_ += 2;
     return true;
   }
-  bool u24(std::uint32_t& v) {
-    if (b_.size() < 3) return false;
-    v = std::uint32_t{b_[0]} << 16 | std::uint32_t{b_[1]} << 8 | b_[2];
-    b_ = b_.subspan(3);
+  bool u24(std::uint32_t& out) {
+    if (remaining() < 3) return false;
+    out = (std::uint32_t{data_[pos_]} << 16) | (std::uint32_t{data_[pos_ + 1]} << 8) |
+          data_[pos_ + 2];
+    pos_ += 3;
     return true;
   }
-  bool take(std::size_t n, Bytes& out) {
-    if (b_.size() < n) return false;
-    out = b_.subspan(0, n);
-    b_ = b_.subspan(n);
+  bool u32(std::uint32_t& out) {
+    if (remaining() < 4) return false;
+    out = (std::uint32_t{data_[pos_]} << 24) | (std::uint32_t{data_[pos_ + 1]} << 16) |
+          (std::uint32_t{data_[pos_ + 2]} << 8) | data_[pos_ + 3];
+    pos_ += 4;
     return true;
   }
-  bool empty() const { return b_.empty(); }
+  bool bytes(std::size_t n, Bytes& out) {
+    if (remaining() < n) return false;
+    out = data_.subspan(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  /// opaque field<min..max> with a one-byte length.
+  bool vec8(Bytes& out, std::size_t min, std::size_t max = 0xff) {
+    std::uint8_t n = 0;
+    return u8(n) && n >= min && n <= max && bytes(n, out);
+  }
+  /// opaque field<min..max> with a two-byte length.
+  bool vec16(Bytes& out, std::size_t min, std::size_t max = 0xffff) {
+    std::uint16_t n = 0;
+    return u16(n) && n >= min && n <= max && bytes(n, out);
+  }
+  /// A two-byte-length vector as a reader of its own, keeping offsets relative to the message.
+  bool sub16(Reader& out, std::size_t min, std::size_t max = 0xffff) {
+    const std::size_t start = offset() + 2;
+    Bytes body;
+    if (!vec16(body, min, max)) return false;
+    out = Reader(body, start);
+    return true;
+  }
+  bool sub8(Reader& out, std::size_t min, std::size_t max = 0xff) {
+    const std::size_t start = offset() + 1;
+    Bytes body;
+    if (!vec8(body, min, max)) return false;
+    out = Reader(body, start);
+    return true;
+  }
 
  private:
-  Bytes b_;
+  Bytes data_;
+  std::size_t base_ = 0;
+  std::size_t pos_ = 0;
 };
 
 }  // namespace portcullis::net::tls13
