@@ -8,32 +8,11 @@
 #include <memory>
 #include <utility>
 
+#include "net/tls13_records.h"
 #include "net/tls13_wire.h"
 
 namespace portcullis::net::tls13 {
 namespace {
-
-constexpr std::uint8_t kHandshakeRecord = 22;
-constexpr std::uint8_t kClientHelloType = 1;
-constexpr std::size_t kRecordHeaderSize = 5;
-constexpr std::size_t kHandshakeHeaderSize = 4;
-/// The largest plaintext fragment (RFC 8446 §5.1): a ClientHello record is never protected.
-constexpr std::size_t kMaxFragment = 16384;
-
-// Extension types (RFC 8446 §4.2, RFC 6066, RFC 7301).
-constexpr std::uint16_t kServerName = 0;
-constexpr std::uint16_t kStatusRequest = 5;
-constexpr std::uint16_t kSupportedGroups = 10;
-constexpr std::uint16_t kSignatureAlgorithms = 13;
-constexpr std::uint16_t kAlpn = 16;
-constexpr std::uint16_t kPreSharedKey = 41;
-constexpr std::uint16_t kEarlyData = 42;
-constexpr std::uint16_t kSupportedVersions = 43;
-constexpr std::uint16_t kCookie = 44;
-constexpr std::uint16_t kPskKeyExchangeModes = 45;
-constexpr std::uint16_t kPostHandshakeAuth = 49;
-constexpr std::uint16_t kSignatureAlgorithmsCert = 50;
-constexpr std::uint16_t kKeyShare = 51;
 
 /// Reads a whole reader's bytes as a list of uint16 values (cipher suites, groups, signature
 /// schemes, versions). An odd length cannot hold whole items: a decode error.
@@ -183,34 +162,34 @@ ExtResult parse_cookie(Reader& r, ClientHello& hello) {
 /// Decodes one extension's body into `hello`. Unknown types are skipped whole.
 ExtResult parse_extension(std::uint16_t type, Reader& r, ClientHello& hello) {
   switch (type) {
-    case kServerName:
+    case ext::kServerName:
       return parse_server_name(r, hello);
-    case kStatusRequest:
+    case ext::kStatusRequest:
       return parse_status_request(r, hello);
-    case kSupportedGroups:
+    case ext::kSupportedGroups:
       return parse_u16_list16(r, hello.supported_groups);
-    case kSignatureAlgorithms:
+    case ext::kSignatureAlgorithms:
       hello.has_signature_algorithms = true;
       return parse_u16_list16(r, hello.signature_algorithms);
-    case kSignatureAlgorithmsCert:
+    case ext::kSignatureAlgorithmsCert:
       return parse_u16_list16(r, hello.signature_algorithms_cert);
-    case kAlpn:
+    case ext::kAlpn:
       return parse_alpn(r, hello);
-    case kSupportedVersions:
+    case ext::kSupportedVersions:
       return parse_supported_versions(r, hello);
-    case kPskKeyExchangeModes:
+    case ext::kPskKeyExchangeModes:
       return parse_psk_modes(r, hello);
-    case kKeyShare:
+    case ext::kKeyShare:
       return parse_key_share(r, hello);
-    case kPreSharedKey:
+    case ext::kPreSharedKey:
       return parse_pre_shared_key(r, hello);
-    case kEarlyData:
+    case ext::kEarlyData:
       // An empty body in a ClientHello (§4.2.10); the check for emptiness follows the call.
       hello.early_data = true;
       return kOk;
-    case kCookie:
+    case ext::kCookie:
       return parse_cookie(r, hello);
-    case kPostHandshakeAuth:
+    case ext::kPostHandshakeAuth:
       hello.post_handshake_auth = true;  // empty body (§4.2.6)
       return kOk;
     default: {
@@ -244,19 +223,20 @@ HelloFrame frame_client_hello(Bytes bytes) {
     frame.status = HelloFrame::Status::Other;
     return frame;
   };
-  if (bytes.size() >= 1 && bytes[0] != kHandshakeRecord) return other();
+  if (bytes.size() >= 1 && bytes[0] != static_cast<std::uint8_t>(ContentType::Handshake))
+    return other();
   if (bytes.size() >= 2 && bytes[1] != 3) return other();
   if (bytes.size() >= 3 && bytes[2] > 4) return other();
   if (bytes.size() < kRecordHeaderSize) return frame;
   const std::size_t length = (std::size_t{bytes[3]} << 8) | bytes[4];
   // SECURITY: a plaintext record is at most 2^14 bytes (RFC 8446 §5.1); a larger length is
   // refused before the caller buffers for it, and an empty handshake record is not allowed.
-  if (length == 0 || length > kMaxFragment) return other();
+  if (length == 0 || length > kMaxRecordPlaintext) return other();
   if (bytes.size() < kRecordHeaderSize + length) return frame;
   const Bytes fragment = bytes.subspan(kRecordHeaderSize, length);
   // Exactly one whole ClientHello: not one spread over several records (reassembly is left to
   // OpenSSL) and not one followed by another message in the same record.
-  if (fragment.size() < kHandshakeHeaderSize || fragment[0] != kClientHelloType) return other();
+  if (fragment.size() < kHandshakeHeaderSize || fragment[0] != kClientHello) return other();
   const std::size_t message_length =
       (std::size_t{fragment[1]} << 16) | (std::size_t{fragment[2]} << 8) | fragment[3];
   if (message_length + kHandshakeHeaderSize != fragment.size()) return other();
@@ -270,7 +250,7 @@ ParsedHello parse_client_hello(Bytes message) {
   Reader r(message);
   std::uint8_t type = 0;
   std::uint32_t length = 0;
-  if (!r.u8(type) || type != kClientHelloType || !r.u24(length) || length != r.remaining()) {
+  if (!r.u8(type) || type != kClientHello || !r.u24(length) || length != r.remaining()) {
     return fail(HelloError::DecodeError);
   }
 

@@ -20,23 +20,6 @@
 namespace portcullis::net::tls13 {
 namespace {
 
-// Handshake message types (RFC 8446 §4).
-constexpr std::uint8_t kServerHello = 2;
-constexpr std::uint8_t kNewSessionTicket = 4;
-constexpr std::uint8_t kEncryptedExtensions = 8;
-constexpr std::uint8_t kCertificate = 11;
-constexpr std::uint8_t kCertificateRequest = 13;
-constexpr std::uint8_t kCertificateVerify = 15;
-constexpr std::uint8_t kFinished = 20;
-
-// Extension types.
-constexpr std::uint16_t kExtSignatureAlgorithms = 13;
-constexpr std::uint16_t kExtPreSharedKey = 41;
-constexpr std::uint16_t kExtSupportedVersions = 43;
-constexpr std::uint16_t kExtCertificateAuthorities = 47;
-constexpr std::uint16_t kExtKeyShare = 51;
-
-constexpr std::uint16_t kTls13 = 0x0304;
 constexpr std::uint8_t kPskDheKe = 1;
 
 /// What CertificateRequest offers, in OpenSSL's order: the schemes a client's CertificateVerify
@@ -180,11 +163,7 @@ bool ServerHandshake::begin(const ClientHello& hello, Bytes message, std::string
     return refuse("TLS 1.3 not offered");
   }
   // The context may have been restricted after the setup was made: it decides, per handshake.
-  const long max_version = SSL_CTX_get_max_proto_version(const_cast<SSL_CTX*>(setup_.ctx));
-  if ((max_version != 0 && max_version < TLS1_3_VERSION) ||
-      (SSL_CTX_get_options(setup_.ctx) & SSL_OP_NO_TLSv1_3) != 0) {
-    return refuse("TLS 1.3 is disabled");
-  }
+  if (!tls13_enabled(setup_.ctx)) return refuse("TLS 1.3 is disabled");
   if (!hello.null_compression) return refuse("no null compression");
   if (hello.early_data || hello.cookie) return refuse("early data or a cookie");
   // SECURITY: the context's verify mode decides, read per handshake: a context that asks for
@@ -285,16 +264,16 @@ bool ServerHandshake::build_first_flight(const ClientHello& hello, Bytes message
     w.u16(suite_);
     w.u8(0);
     const auto exts = w.open(2);
-    w.u16(kExtSupportedVersions);
+    w.u16(ext::kSupportedVersions);
     w.u16(2);
     w.u16(kTls13);
-    w.u16(kExtKeyShare);
+    w.u16(ext::kKeyShare);
     w.u16(2 + 2 + kX25519Size);
     w.u16(kX25519);
     w.u16(kX25519Size);
     w.bytes(our_share);
     if (resumed_) {
-      w.u16(kExtPreSharedKey);
+      w.u16(ext::kPreSharedKey);
       w.u16(2);
       w.u16(static_cast<std::uint16_t>(selected));
     }
@@ -349,14 +328,14 @@ bool ServerHandshake::build_first_flight(const ClientHello& hello, Bytes message
     const auto body = w.open(3);
     w.u8(0);  // certificate_request_context: empty during the handshake
     const auto exts = w.open(2);
-    w.u16(kExtSignatureAlgorithms);
+    w.u16(ext::kSignatureAlgorithms);
     const auto sa = w.open(2);
     const auto list = w.open(2);
     for (std::uint16_t s : kClientSchemes) w.u16(s);
     w.close(list);
     w.close(sa);
     if (!setup_.ca_names.empty()) {
-      w.u16(kExtCertificateAuthorities);
+      w.u16(ext::kCertificateAuthorities);
       w.u16(static_cast<std::uint16_t>(setup_.ca_names.size()));
       w.bytes(setup_.ca_names);
     }

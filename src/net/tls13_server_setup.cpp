@@ -36,6 +36,12 @@ bool refuse_setup(std::string* why, const char* reason) {
 
 }  // namespace
 
+bool tls13_enabled(const SSL_CTX* ctx) {
+  const long max_version = SSL_CTX_get_max_proto_version(const_cast<SSL_CTX*>(ctx));
+  return (max_version == 0 || max_version >= TLS1_3_VERSION) &&
+         (SSL_CTX_get_options(ctx) & SSL_OP_NO_TLSv1_3) == 0;
+}
+
 std::uint16_t choose_suite(const SSL_CTX* ctx, std::span<const std::uint16_t> offered) {
   STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
   for (int i = 0; ciphers != nullptr && i < sk_SSL_CIPHER_num(ciphers); ++i) {
@@ -62,11 +68,7 @@ bool own_handshake_enabled() {
 bool enable_own_handshake(SSL_CTX* ctx, std::string* why) {
   setup_index();  // allocated before any connection, not racing in the workers
   if (mutable_setup(ctx) != nullptr) return true;
-  const long max_version = SSL_CTX_get_max_proto_version(ctx);
-  if ((max_version != 0 && max_version < TLS1_3_VERSION) ||
-      (SSL_CTX_get_options(ctx) & SSL_OP_NO_TLSv1_3) != 0) {
-    return refuse_setup(why, "TLS 1.3 is disabled");
-  }
+  if (!tls13_enabled(ctx)) return refuse_setup(why, "TLS 1.3 is disabled");
   X509* leaf = SSL_CTX_get0_certificate(ctx);
   EVP_PKEY* key = SSL_CTX_get0_privatekey(ctx);
   if (leaf == nullptr || key == nullptr) return refuse_setup(why, "no certificate or key");

@@ -78,6 +78,10 @@ void set_own_handshake_client_auth(SSL_CTX* ctx, const ClientAuth& auth);
 /// The setup attached to `ctx`, or nullptr.
 const ServerSetup* server_setup(const SSL_CTX* ctx);
 
+/// Whether the context allows TLS 1.3 (its maximum version and options); read per handshake too,
+/// so a context restricted after its setup was made is honoured.
+bool tls13_enabled(const SSL_CTX* ctx);
+
 /// The first TLS 1.3 suite of the context's list (its preference, as
 /// SSL_OP_CIPHER_SERVER_PREFERENCE makes OpenSSL choose) that `offered` has and the record layer
 /// supports; 0 when none. Read per handshake, so SSL_CTX_set_ciphersuites applies as it does to

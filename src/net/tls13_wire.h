@@ -12,6 +12,37 @@ namespace portcullis::net::tls13 {
 
 using Bytes = std::span<const std::uint8_t>;
 
+inline constexpr std::uint16_t kTls13 = 0x0304;
+
+// Handshake message types (RFC 8446 §4), and the type + uint24 length before each body.
+inline constexpr std::uint8_t kClientHello = 1;
+inline constexpr std::uint8_t kServerHello = 2;
+inline constexpr std::uint8_t kNewSessionTicket = 4;
+inline constexpr std::uint8_t kEncryptedExtensions = 8;
+inline constexpr std::uint8_t kCertificate = 11;
+inline constexpr std::uint8_t kCertificateRequest = 13;
+inline constexpr std::uint8_t kCertificateVerify = 15;
+inline constexpr std::uint8_t kFinished = 20;
+inline constexpr std::size_t kHandshakeHeaderSize = 4;
+
+/// Extension types (RFC 8446 §4.2, RFC 6066, RFC 7301).
+namespace ext {
+inline constexpr std::uint16_t kServerName = 0;
+inline constexpr std::uint16_t kStatusRequest = 5;
+inline constexpr std::uint16_t kSupportedGroups = 10;
+inline constexpr std::uint16_t kSignatureAlgorithms = 13;
+inline constexpr std::uint16_t kAlpn = 16;
+inline constexpr std::uint16_t kPreSharedKey = 41;
+inline constexpr std::uint16_t kEarlyData = 42;
+inline constexpr std::uint16_t kSupportedVersions = 43;
+inline constexpr std::uint16_t kCookie = 44;
+inline constexpr std::uint16_t kPskKeyExchangeModes = 45;
+inline constexpr std::uint16_t kCertificateAuthorities = 47;
+inline constexpr std::uint16_t kPostHandshakeAuth = 49;
+inline constexpr std::uint16_t kSignatureAlgorithmsCert = 50;
+inline constexpr std::uint16_t kKeyShare = 51;
+}  // namespace ext
+
 /// Appends big-endian integers and bytes to `out`.
 class Writer {
  public:

@@ -60,30 +60,14 @@ awaitable<void> TlsTransport::wait_socket(asio::socket_base::wait_type what, err
   deadline_.finish(ec);
 }
 
-awaitable<void> TlsTransport::send_all(std::vector<std::uint8_t>& bytes, error_code& ec) {
-  std::size_t sent = 0;
-  ec = {};
-  while (sent < bytes.size()) {
-    const ssize_t n =
-        ::send(fd(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      ec = last_error();
-      co_return;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    co_await wait_socket(asio::socket_base::wait_write, ec);
-    if (ec) co_return;
-  }
-}
-
 awaitable<error_code> TlsTransport::own_server_handshake(const tls13::ServerSetup& setup,
                                                          bool& served) {
   served = false;
   error_code ec;
+  // Non-blocking, as attach() makes it for OpenSSL: the record layer's writes (send_records)
+  // must get would_block from a full socket, not block the worker.
+  socket_.non_blocking(true, ec);
+  if (ec) co_return ec;
   const int fd = socket_.native_handle();
   std::vector<std::uint8_t> buffer(kHandshakeBuffer);
   std::unique_ptr<tls13::ServerHandshake> hs;
@@ -149,7 +133,7 @@ awaitable<error_code> TlsTransport::own_server_handshake(const tls13::ServerSetu
   input.reserve(kHandshakeBuffer);
   while (own_->step() != tls13::ServerHandshake::Step::Done) {
     if (!own_->output().empty()) {
-      co_await send_all(own_->output(), ec);
+      co_await send_records(own_->output(), ec);
       own_->output().clear();
       if (ec) co_return ec;
     }

@@ -186,8 +186,6 @@ class TlsTransport final : public proxy::Transport {
   awaitable<error_code> own_server_handshake(const tls13::ServerSetup& setup, bool& served);
   /// Waits until the socket is readable (writable), within the deadline.
   awaitable<void> wait_socket(asio::socket_base::wait_type what, error_code& ec);
-  /// Sends all of `bytes`, waiting within the deadline.
-  awaitable<void> send_all(std::vector<std::uint8_t>& bytes, error_code& ec);
 
   // After the hand-off (tls_transport_records.cpp).
   void try_handoff();

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from conftest import (Echo, Gateway, curl, free_port, metric_value, mtls_curl, mtls_listener,
-                      route, s_client, sanitizer_env, tls_context, upstream, wait_for)
+                      read_response, route, s_client, sanitizer_env, tls_context, upstream,
+                      wait_for)
 
 IDENTITY = {"subject": "X-Client-Subject"}
 
@@ -123,6 +124,31 @@ def test_require_handshake_refusals_keep_their_alerts(gw, mtls_pki):
     resp = mtls_curl(mtls_pki, gw.url("strict", "/ok"), "good-one", tls="1.3")
     assert resp.status == 200
     expect_handshakes(gw, before, gateway=1)
+
+
+def test_a_slow_reader_does_not_hold_up_the_worker(module_procs, mtls_pki):
+    """A connection from the own handshake whose client stops reading a large response: the
+    gateway's writes must wait for room without blocking the (single) worker, so another
+    client is served meanwhile, and the slow one still gets every byte. The request pipeline's
+    writes, not the fast lane's (which never blocks): the lane is off."""
+    gw = gateway(module_procs, mtls_pki, "no-lane", env={"PORTCULLIS_FAST_LANE": "off"})
+    ctx = tls_context(mtls_pki.server_root)
+    ctx.load_cert_chain(mtls_pki.cert("good-one"), mtls_pki.key("good-one"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    size = 16 * 1000 * 1000
+    before = handshakes(gw)
+    with socket.create_connection(("127.0.0.1", gw.port("require")), timeout=30) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(f"POST /big?echo_bytes={size} HTTP/1.1\r\nHost: localhost\r\n"
+                      "Content-Length: 1\r\n\r\nx".encode())
+            time.sleep(0.5)  # the gateway has filled the socket and waits for room
+            start = time.monotonic()
+            resp = mtls_curl(mtls_pki, gw.url("require", "/meanwhile"), "good-one", tls="1.3")
+            assert resp.status == 200
+            assert time.monotonic() - start < 1.5
+            got = read_response(s, timeout=30)
+            assert got.status == 200 and len(got.body) == size
+    expect_handshakes(gw, before, gateway=2)
 
 
 def _client_hello_then(sock: socket.socket, mtls_pki, pieces: list[int], pause: float):

@@ -14,13 +14,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "pki/demo_pki.h"
+#include "../common/demo_pki.h"
 
 namespace portcullis::net::tls13 {
 namespace {
@@ -50,18 +49,16 @@ Owned<SSL_CTX> client_ctx() {
 /// A server context with the demo PKI's server chain (written once per run). Generated the way
 /// the gateway's own keys are, so the test also runs with the built-in EC method installed.
 Owned<SSL_CTX> server_ctx() {
-  static const std::string dir = [] {
-    const std::string d = ::testing::TempDir() + "/tls13_client_hello_test";
-    std::filesystem::create_directories(d);
-    EXPECT_TRUE(pki::generate_demo_pki(d));
-    return d;
-  }();
   Owned<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
   // A SHA-256 suite, so a resumed session's binder is 32 bytes.
   EXPECT_EQ(SSL_CTX_set_ciphersuites(ctx.get(), "TLS_AES_128_GCM_SHA256"), 1);
-  EXPECT_EQ(SSL_CTX_use_certificate_chain_file(ctx.get(), (dir + "/server-chain.pem").c_str()), 1);
-  EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx.get(), (dir + "/server.key").c_str(), SSL_FILETYPE_PEM),
+  EXPECT_EQ(SSL_CTX_use_certificate_chain_file(
+                ctx.get(), portcullis::testing::demo_pki_path("server-chain.pem").c_str()),
             1);
+  EXPECT_EQ(
+      SSL_CTX_use_PrivateKey_file(
+          ctx.get(), portcullis::testing::demo_pki_path("server.key").c_str(), SSL_FILETYPE_PEM),
+      1);
   return ctx;
 }
 
@@ -642,7 +639,7 @@ TEST(Tls13ClientHello, ExtensionBodies) {
   for (const BodyCase& c : cases) {
     // Padded with an unknown extension so the block meets its minimum of 8 bytes.
     const Buf message = with_extensions({{0x0a0a, {}}, {c.type, c.body}});
-    EXPECT_EQ(error_of(message), c.expected) << c.type << " " << testing::PrintToString(c.body);
+    EXPECT_EQ(error_of(message), c.expected) << c.type << " " << ::testing::PrintToString(c.body);
   }
 }
 

@@ -10,22 +10,19 @@
 
 #include <openssl/err.h>
 
-#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "../common/demo_pki.h"
 #include "net/record_channel.h"
 #include "net/tls_context.h"
-#include "pki/demo_pki.h"
 
 namespace portcullis::net::tls13 {
 namespace {
 
-std::string* pki_dir = nullptr;
-
 std::string path(const std::string& file) {
-  return *pki_dir + "/" + file;
+  return portcullis::testing::demo_pki_path(file);
 }
 
 /// An OpenSSL client over a memory BIO pair; the test holds the server's end.
@@ -124,21 +121,8 @@ RecordChannel channel_of(ServerHandshake& hs) {
 
 class Tls13ServerHandshakeTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    pki_dir = new std::string(::testing::TempDir() + "/tls13_server_handshake_test");
-    std::filesystem::create_directories(*pki_dir);
-    ASSERT_TRUE(pki::generate_demo_pki(*pki_dir));
-  }
-  static void TearDownTestSuite() {
-    delete pki_dir;
-    pki_dir = nullptr;
-  }
-
   void make_server(config::ClientAuthMode mode) {
-    config::ServerTlsConfig tls;
-    tls.cert = {path("server-chain.pem"), {"listeners[0].tls.cert", 5}};
-    tls.key = {path("server.key"), {"listeners[0].tls.key", 6}};
-    auto ctx = make_server_context(tls);
+    auto ctx = make_server_context(portcullis::testing::demo_server_tls());
     ASSERT_TRUE(ctx) << ctx.error().to_string();
     server_ctx_ = std::move(*ctx);
     std::string why;

@@ -5,35 +5,22 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 
+#include "../common/demo_pki.h"
 #include "net/tls_context.h"
-#include "pki/demo_pki.h"
 
 namespace portcullis::net::tls13 {
 namespace {
 
-std::string* pki_dir = nullptr;
-
 class Tls13ServerSetupTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    pki_dir = new std::string(::testing::TempDir() + "/tls13_server_setup_test");
-    std::filesystem::create_directories(*pki_dir);
-    ASSERT_TRUE(pki::generate_demo_pki(*pki_dir));
+  static std::string path(const std::string& file) {
+    return portcullis::testing::demo_pki_path(file);
   }
-  static void TearDownTestSuite() {
-    delete pki_dir;
-    pki_dir = nullptr;
-  }
-  static std::string path(const std::string& file) { return *pki_dir + "/" + file; }
 
   std::unique_ptr<boost::asio::ssl::context> context() {
-    config::ServerTlsConfig tls;
-    tls.cert = {path("server-chain.pem"), {"listeners[0].tls.cert", 5}};
-    tls.key = {path("server.key"), {"listeners[0].tls.key", 6}};
-    auto ctx = make_server_context(tls);
+    auto ctx = make_server_context(portcullis::testing::demo_server_tls());
     EXPECT_TRUE(ctx) << ctx.error().to_string();
     return ctx ? std::move(*ctx) : nullptr;
   }
