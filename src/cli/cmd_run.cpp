@@ -11,6 +11,35 @@
 #include "net/server.h"
 
 namespace portcullis::cli {
+namespace {
+
+// The behaviour switches of each listener, as check-config reports them (defaults included, so
+// what the gateway will do is visible without reading the documentation).
+std::string_view underscores_word(const config::RequestNormalization& n) {
+  return n.header_underscores == config::RequestNormalization::Underscores::Reject ? "reject"
+                                                                                   : "drop";
+}
+
+std::string_view encoded_slash_word(const config::RequestNormalization& n) {
+  return n.keep_encoded_slash ? "keep" : "reject";
+}
+
+std::string normalization_text(const config::RequestNormalization& n) {
+  return "request_normalization: header_underscores " + std::string(underscores_word(n)) +
+         ", encoded_slash " + std::string(encoded_slash_word(n));
+}
+
+nlohmann::json settings_json(const config::Config& config) {
+  nlohmann::json listeners = nlohmann::json::object();
+  for (const auto& l : config.listeners) {
+    listeners[l.name] = {{"request_normalization",
+                          {{"header_underscores", underscores_word(l.normalization)},
+                           {"encoded_slash", encoded_slash_word(l.normalization)}}}};
+  }
+  return {{"listeners", listeners}};
+}
+
+}  // namespace
 
 Command add_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run the gateway with a configuration file");
@@ -62,6 +91,7 @@ Command add_check_config_command(CLI::App& app) {
                        out["routes"] = routes;
                        out["upstreams"] = config->upstreams.size();
                        out["warnings"] = diag::startup_warnings(*config);
+                       out["settings"] = settings_json(*config);
                      }
                      std::cout << out.dump(2) << "\n";
                    } else if (!verdict) {
@@ -72,6 +102,10 @@ Command add_check_config_command(CLI::App& app) {
                      std::cout << *file << ": configuration OK (" << config->listeners.size()
                                << " listeners, " << routes << " routes, "
                                << config->upstreams.size() << " upstreams)\n";
+                     for (const auto& l : config->listeners) {
+                       std::cout << "  listener " << l.name << ": "
+                                 << normalization_text(l.normalization) << "\n";
+                     }
                      for (const std::string& w : diag::startup_warnings(*config)) {
                        std::cerr << "portcullis: warning: " << w << "\n";
                      }

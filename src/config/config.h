@@ -87,6 +87,16 @@ struct ListenerLimits {
   Duration handshake_timeout{10'000};          ///< TLS handshake
 };
 
+/// listeners[].request_normalization: how requests that other servers would read differently are
+/// treated before anything reads them (docs/configuration.md, "Request normalisation").
+struct RequestNormalization {
+  /// A header name with '_' (CGI, PHP, WSGI and Rack read X_Auth_User as X-Auth-User).
+  enum class Underscores { Drop, Reject };
+  Underscores header_underscores = Underscores::Drop;
+  /// `encoded_slash: keep`: %2F stays encoded inside its path segment instead of a 400.
+  bool keep_encoded_slash = false;
+};
+
 /// routes[].identity_headers: header names set for the upstream. Empty = not sent.
 struct IdentityHeaders {
   std::string user, groups, subject, issuer, san, fingerprint, verify, cert;
@@ -149,6 +159,7 @@ struct ListenerConfig {
   Endpoint listen;
   std::optional<ServerTlsConfig> tls;  ///< absent = plain HTTP
   ListenerLimits limits;
+  RequestNormalization normalization;
   std::vector<RouteConfig> routes;
   Origin origin;
 };

@@ -70,11 +70,28 @@ void load_limits(const Node& node, ListenerLimits& out) {
   }
 }
 
+void load_normalization(const Node& node, RequestNormalization& out) {
+  if (!node.expect_map()) return;
+  node.allow_keys({"header_underscores", "encoded_slash"});
+  if (const Node u = node.get("header_underscores"); u.present()) {
+    if (auto v = u.choice<RequestNormalization::Underscores>(
+            "header_underscores", {{"drop", RequestNormalization::Underscores::Drop},
+                                   {"reject", RequestNormalization::Underscores::Reject}})) {
+      out.header_underscores = *v;
+    }
+  }
+  if (const Node slash = node.get("encoded_slash"); slash.present()) {
+    if (auto v = slash.choice<bool>("encoded_slash", {{"reject", false}, {"keep", true}})) {
+      out.keep_encoded_slash = *v;
+    }
+  }
+}
+
 void load_listener(const Node& node, const std::string& base_dir, const RouteReferences& refs,
                    ListenerConfig& out) {
   out.origin = node.origin();
   if (!node.expect_map()) return;
-  node.allow_keys({"name", "listen", "tls", "limits", "routes"});
+  node.allow_keys({"name", "listen", "tls", "limits", "request_normalization", "routes"});
   if (auto name = read_name(node.require("name"))) out.name = *name;
   if (auto listen = read_endpoint(node.require("listen"), EndpointKind::Listen)) {
     out.listen = std::move(*listen);
@@ -84,6 +101,7 @@ void load_listener(const Node& node, const std::string& base_dir, const RouteRef
     load_tls(tls, base_dir, *out.tls);
   }
   load_limits(node.get("limits"), out.limits);
+  load_normalization(node.get("request_normalization"), out.normalization);
   load_routes(node.get("routes"), out, refs, out.routes);
 }
 

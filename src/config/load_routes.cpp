@@ -13,6 +13,7 @@
 #include "config/schema_values.h"
 #include "config/sections.h"
 #include "core/ip_network.h"
+#include "core/request_target.h"
 
 namespace portcullis::config {
 namespace {
@@ -70,6 +71,10 @@ void load_match(const Node& node, RouteMatch& out) {
           "path_prefix must be a plain path (no spaces, control characters, '?' or '#'), "
           "got " +
           quote(*value));
+    } else if (auto bad = core::check_path_prefix(*value); !bad.empty()) {
+      // Requests are routed by their normalised path (core/request_target.h): a prefix that is
+      // not normalised itself would never match, or match less than it says.
+      prefix.error("path_prefix " + quote(*value) + " " + bad);
     } else {
       out.path_prefix = *value;
     }

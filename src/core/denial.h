@@ -49,6 +49,7 @@ enum class DenialCode : std::uint16_t {
   RequestHeaderTooLarge,
   RequestBodyTooLarge,
   RequestTimeout,
+  RequestTransferCodingUnsupported,
   UpstreamConnectFailed,
   UpstreamDnsFailed,
   UpstreamTimeout,

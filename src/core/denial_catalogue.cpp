@@ -96,8 +96,10 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
     {RouteNotFound, "route.not_found", 404, Route, "No route matches this request",
      "Check the host name and path; the gateway has no route for them."},
     {RequestMalformed, "request.malformed", 400, Parse, "The request is malformed",
-     "Send a well-formed HTTP/1.1 request: one Content-Length or Transfer-Encoding, valid header "
-     "names, no line folding."},
+     "Send a well-formed HTTP/1.1 request: a Content-Length or `Transfer-Encoding: chunked` (not "
+     "both), one Host of the form host[:port], a path without %2F, %5C, %00, backslashes, raw "
+     "non-ASCII bytes or '..' above the root, header names without underscores, no line "
+     "folding. The detail says which rule the request broke."},
     {RequestHeaderTooLarge, "request.header_too_large", 431, Parse,
      "The request headers are too large",
      "Send fewer or smaller headers (large cookies are the usual cause)."},
@@ -105,6 +107,10 @@ constexpr std::array<DenialSpec, static_cast<std::size_t>(DenialCode::kCount)> k
      "Send a smaller body; this route's limit is set by max_body."},
     {RequestTimeout, "request.timeout", 408, Parse, "The request was not received in time",
      "Send the complete request headers within the listener's header timeout."},
+    {RequestTransferCodingUnsupported, "request.transfer_coding_unsupported", 501, Parse,
+     "The request's transfer coding is not supported",
+     "Send the body with `Transfer-Encoding: chunked` alone or with a Content-Length; compress "
+     "with Content-Encoding instead of a transfer coding."},
     {UpstreamConnectFailed, "upstream.connect_failed", 502, Forward,
      "The upstream service refused the connection",
      "Check that the upstream is running and listening on the configured address."},

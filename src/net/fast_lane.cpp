@@ -632,7 +632,13 @@ std::unique_ptr<FastLaneLoop::Link> FastLaneLoop::take_link(std::size_t upstream
   // pipeline's acquire() dials it, and the rotation stays the same with or without the lane.
   const std::size_t ei = pool_.peek_endpoint(upstream);
   if (!pool_.lane_capable(upstream, ei)) return nullptr;
-  if (auto link = take_idle(upstream, ei)) {
+  while (auto link = take_idle(upstream, ei)) {
+    // The lane's watch sees a late byte only when its event is handled; an event fetched in
+    // the same round may still be waiting, so the socket itself is asked too.
+    if (link->peer_closed || !idle_connection_alive(link->fd)) {
+      close_link(std::move(link));
+      continue;
+    }
     pool_.advance_endpoint(upstream);
     return link;
   }

@@ -467,6 +467,11 @@ awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, er
   }
 }
 
+bool TlsTransport::has_buffered_input() const {
+  if (records_) return records_->has_buffered_input();
+  return attached_ && SSL_has_pending(ssl_) == 1;
+}
+
 awaitable<void> TlsTransport::wait_readable(error_code& ec) {
   // Waiting for the next request is the moment to leave OpenSSL: nothing is in flight.
   if (watched_ && !records_) try_handoff();

@@ -136,6 +136,7 @@ class TlsTransport final : public proxy::Transport {
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override;
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override;
   awaitable<void> wait_readable(error_code& ec) override;
+  bool has_buffered_input() const override;
   void expires_after(std::chrono::milliseconds timeout) override {
     deadline_.expires_after(timeout);
   }

@@ -75,16 +75,19 @@ namespace {
 using asio::redirect_error;
 using asio::use_awaitable;
 
-/// An idle keep-alive connection is usable when the peer has neither closed it nor sent
-/// anything unsolicited (a TLS close_notify counts as unsolicited).
+/// idle_connection_alive, and nothing the upstream sent waits in the transport's own buffers.
+bool idle_and_empty(int fd, const proxy::Transport& transport) {
+  return !transport.has_buffered_input() && idle_connection_alive(fd);
+}
+
+}  // namespace
+
 bool idle_connection_alive(int fd) {
   if (fd < 0) return false;
   char byte;
   const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
-
-}  // namespace
 
 UpstreamPool::UpstreamPool(asio::io_context& io, const proxy::Runtime& runtime,
                            const std::vector<asio::ssl::context*>& tls)
@@ -123,8 +126,7 @@ asio::awaitable<proxy::DialResult> UpstreamPool::acquire(std::size_t index, prox
     while (reuse != proxy::Reuse::Fresh && !ep.idle.empty()) {
       auto conn = std::move(ep.idle.back());
       ep.idle.pop_back();
-      // The check costs a recv per request; a caller that can resend skips it (Unchecked).
-      if (reuse == proxy::Reuse::Checked && !idle_connection_alive(conn->native_fd())) {
+      if (!idle_and_empty(conn->native_fd(), conn->transport())) {
         conn->transport().close();
         continue;
       }
@@ -135,7 +137,7 @@ asio::awaitable<proxy::DialResult> UpstreamPool::acquire(std::size_t index, prox
     while (reuse != proxy::Reuse::Fresh && lender_) {
       const int fd = lender_(index, ei);
       if (fd < 0) break;
-      if (reuse == proxy::Reuse::Checked && !idle_connection_alive(fd)) {
+      if (!idle_connection_alive(fd)) {
         ::close(fd);
         continue;
       }

@@ -18,6 +18,11 @@ namespace portcullis::net {
 
 class PooledConnection;
 
+/// An idle keep-alive connection is usable when the peer has neither closed it nor sent anything
+/// unsolicited (a TLS close_notify counts as unsolicited). SECURITY: checked before every reuse:
+/// a late extra response from an upstream would otherwise reach the next client.
+bool idle_connection_alive(int fd);
+
 class UpstreamPool final : public proxy::UpstreamDialer {
  public:
   /// `tls[i]` is the client context of runtime upstream i (nullptr = plain TCP).

@@ -21,6 +21,7 @@
 #include "proxy/denial_memory.h"
 #include "proxy/exchange_io.h"
 #include "proxy/header_rules.h"
+#include "proxy/request_rules.h"
 
 namespace portcullis::proxy {
 namespace {
@@ -31,6 +32,20 @@ using core::DenialCode;
 
 /// The largest upstream response head the gateway reads.
 constexpr std::uint32_t kResponseHeadLimit = 64 * 1024;
+
+/// Why an upstream response head must not be relayed, or "": a status outside 100-599 or a
+/// Transfer-Encoding other than exactly chunked (the same rule as for requests, so the client
+/// and the gateway can never read the response's length differently).
+std::string unusable_response(const ResponseParser& response) {
+  const int status = response.head().status;
+  if (status < 100 || status > 599) {
+    return "status code " + std::to_string(status) + " is outside 100-599";
+  }
+  const auto& te = response.transfer_coding();
+  using Kind = TransferCodingCheck::Kind;
+  if (te.kind == Kind::Malformed || te.kind == Kind::Unsupported) return te.why;
+  return {};
+}
 
 bool expects_continue(const HeaderList& headers) {
   const auto v = headers.get("expect");
@@ -111,9 +126,13 @@ Exchange::Step Exchange::parse_and_route(std::size_t header_len) {
   RequestHead& head = parser_.head();
   record_.method = head.method;
   record_.path = std::string(head.path());
-  if (auto bad = check_framing(head); !bad.empty()) {
-    return deny_later(core::make_denial(DenialCode::RequestMalformed, bad), true);
+  // Framing, header names, Host and the target, checked and normalised before anything reads
+  // them: routing, authn, authz and the upstream all see the request decided on.
+  if (auto refused =
+          normalize_request(head, parser_.transfer_coding(), listener_.config->normalization)) {
+    return deny_later(std::move(*refused), true);
   }
+  record_.path = std::string(head.path());
 
   // sanitize
   listener_.stripper.strip(head.headers);
@@ -204,20 +223,6 @@ awaitable<std::optional<std::size_t>> Exchange::read_header_block() {
   }
 }
 
-/// Framing rules Beast leaves to us (RFC 9112 6.1, 6.3 and 3.2).
-std::string Exchange::check_framing(const RequestHead& head) const {
-  if (parser_.unsupported_transfer_encoding()) {
-    return "Transfer-Encoding must end with chunked";
-  }
-  const auto hosts = head.headers.count("host");
-  if (head.version >= 11 && hosts == 0) return "missing Host header";
-  if (hosts > 1) return "more than one Host header";
-  if (head.target.empty() || (head.target.front() != '/' && head.target != "*")) {
-    return "request target must be a path (origin-form), got \"" + head.target.substr(0, 64) + "\"";
-  }
-  return {};
-}
-
 core::Denial Exchange::body_too_large(std::uint64_t size) const {
   return core::make_denial(DenialCode::RequestBodyTooLarge,
                            "body of " + std::to_string(size) + " bytes exceeds max_body " +
@@ -266,7 +271,8 @@ Exchange::Answer Exchange::response_now(boost::beast::flat_buffer& ubuf, std::st
   if (ec == http::error::need_more && ubuf.size() < kResponseHeadLimit) return Answer::NeedMore;
   if (ec || !response_->is_header_done()) return Answer::Handover;
   const ResponseHead& in = response_->head();
-  if (in.status < 200) return Answer::Handover;  // interim responses, 101
+  // Interim responses, 101 and unusable heads are the pipeline's (read_response_head).
+  if (in.status < 200 || !unusable_response(*response_).empty()) return Answer::Handover;
   const bool no_body = request.method == "HEAD" || in.status == 204 || in.status == 304;
   if (!no_body && in.framing != BodyFraming::ContentLength) return Answer::Handover;
   ubuf.consume(used);
@@ -329,12 +335,6 @@ std::optional<core::Denial> Exchange::prepare_upstream_head() {
   // stripped with the identity headers).
   for (const auto& [name, value] : identity_.upstream_headers) head.headers.add(name, value);
   out_head_ = serialize_request_head(head);
-  // A reused idle connection may have been closed by the upstream meanwhile: retry once on a
-  // fresh one when nothing of the request body had to be consumed yet. A bodiless GET, HEAD
-  // or OPTIONS takes an idle connection without checking it first (one recv less per
-  // request): if the upstream had closed it, resending cannot repeat any effect.
-  resendable_ = head.framing == BodyFraming::None &&
-                (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS");
   return std::nullopt;
 }
 
@@ -355,9 +355,7 @@ awaitable<Outcome> Exchange::forward_from(bool sent) {
         upstream_->transport().close();
         ctx_.dialer->release(std::move(upstream_), false);
       }
-      const Reuse reuse = attempt > 0   ? Reuse::Fresh
-                          : resendable_ ? Reuse::Unchecked
-                                        : Reuse::Checked;
+      const Reuse reuse = attempt > 0 ? Reuse::Fresh : Reuse::Checked;
       auto dial = co_await ctx_.dialer->acquire(route_->upstream_index, reuse);
       if (!dial.connection) {
         record_.upstream.assign(up_config.name).append(" ").append(dial.endpoint);
@@ -518,6 +516,11 @@ awaitable<Exchange::ReadHeadResult> Exchange::read_response_head(bool head_reque
         co_return ReadHeadResult::Denied;
       }
     }
+    if (auto bad = unusable_response(*response_); !bad.empty()) {
+      pending_denial_ =
+          upstream_failure(DenialCode::UpstreamProtocolError, "invalid response: " + bad);
+      co_return ReadHeadResult::Denied;
+    }
     const int status = response_->head().status;
     if (status == 407 && !upstream_->via_proxy().empty()) {
       // The outbound proxy, not the upstream, refused: never relay its 407 to the client.
@@ -553,8 +556,11 @@ std::string Exchange::plan_response(const RequestHead& request) {
   no_body_ = request.method == "HEAD" || in.status == 204 || in.status == 304;
   keep_alive_ = request.keep_alive && !*ctx_.draining && body_complete();
   if (no_body_) {
-    out.framing =
-        in.framing == BodyFraming::ContentLength ? BodyFraming::ContentLength : BodyFraming::None;
+    // No body follows (RFC 9110 6.4.1). A 204 has no Content-Length either (RFC 9110 8.6); a
+    // 304 or a HEAD answer may keep it, as it describes the representation, not this message.
+    out.framing = in.framing == BodyFraming::ContentLength && in.status != 204
+                      ? BodyFraming::ContentLength
+                      : BodyFraming::None;
     out.content_length = in.content_length;
   } else if (in.framing == BodyFraming::ContentLength) {
     out.framing = BodyFraming::ContentLength;

@@ -92,7 +92,6 @@ class Exchange {
   void consume_head();
   /// The authn result, authz and the declared body size.
   Step authorize(AuthnResult authn);
-  std::string check_framing(const RequestHead& head) const;
   bool body_complete() const { return parser_.is_done(); }
   core::Denial body_too_large(std::uint64_t size) const;
   Step deny_later(core::Denial denial, bool close);
@@ -133,7 +132,6 @@ class Exchange {
   bool pending_close_ = true;
   std::string out_head_;
   bool expect_continue_ = false;
-  bool resendable_ = false;
   std::unique_ptr<UpstreamConnection> upstream_;
   std::string upstream_endpoint_;
   std::optional<ResponseParser> response_;  ///< in place: one per upstream response head

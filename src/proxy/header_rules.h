@@ -17,7 +17,8 @@ std::string check_raw_header_block(std::string_view block);
 
 /// Removes hop-by-hop fields (Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
 /// Transfer-Encoding, Upgrade, Proxy-Authorization, Content-Length) and every field named in
-/// Connection. Framing is re-added by the serialiser from the head's framing.
+/// Connection except Host. Framing is re-added by the serialiser from the head's framing.
+/// Linear in the size of the head.
 void remove_hop_by_hop(HeaderList& headers);
 
 /// Names of headers a client must never set itself because the gateway asserts them: the

@@ -53,6 +53,7 @@ void MessageParser<IsRequest>::on_field_impl(http::field, string_view name, stri
 template <bool IsRequest>
 void MessageParser<IsRequest>::on_header_impl(error_code& ec) {
   head_.keep_alive = this->keep_alive();
+  te_ = classify_transfer_encoding(head_.headers, head_.version);
   if (this->chunked()) {
     head_.framing = BodyFraming::Chunked;
   } else if (auto len = this->content_length()) {
@@ -60,8 +61,7 @@ void MessageParser<IsRequest>::on_header_impl(error_code& ec) {
     head_.content_length = *len;
   } else if (head_.headers.count("transfer-encoding") > 0) {
     // Beast treats a Transfer-Encoding without a final "chunked" as "no body" for requests;
-    // RFC 9112 6.3 says a request with it must be rejected.
-    bad_te_ = true;
+    // te_ makes the caller refuse the message before any body is read.
     head_.framing = IsRequest ? BodyFraming::None : BodyFraming::UntilClose;
   } else if constexpr (!IsRequest) {
     head_.framing = this->need_eof() ? BodyFraming::UntilClose : BodyFraming::None;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "proxy/http_head.h"
+#include "proxy/transfer_coding.h"
 
 namespace portcullis::proxy {
 
@@ -21,12 +22,13 @@ class MessageParser final : public boost::beast::http::basic_parser<IsRequest> {
   MessageParser();
 
   Head& head() { return head_; }
+  const Head& head() const { return head_; }
   std::string& body_out() { return body_; }
   /// Bytes of body decoded so far.
   std::uint64_t body_bytes() const { return body_total_; }
-  /// Set when a Transfer-Encoding other than a final "chunked" was seen (a request with it is
-  /// malformed; a response with it is delimited by close).
-  bool unsupported_transfer_encoding() const { return bad_te_; }
+  /// The head's Transfer-Encoding, classified once the head is parsed: anything but None or
+  /// Chunked makes the message unusable (the caller refuses it before reading its body).
+  const TransferCodingCheck& transfer_coding() const { return te_; }
 
  private:
   void on_request_impl(boost::beast::http::verb, boost::beast::string_view method,
@@ -49,7 +51,7 @@ class MessageParser final : public boost::beast::http::basic_parser<IsRequest> {
   Head head_;
   std::string body_;
   std::uint64_t body_total_ = 0;
-  bool bad_te_ = false;
+  TransferCodingCheck te_;
 };
 
 extern template class MessageParser<true>;

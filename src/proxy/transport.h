@@ -36,6 +36,9 @@ class Transport {
     ec = {};
     co_return;
   }
+  /// Whether bytes the peer sent are already buffered by the transport (decrypted or not), so a
+  /// read would return them without touching the socket.
+  virtual bool has_buffered_input() const { return false; }
   /// Deadline for the next operations; replaces any earlier one.
   virtual void expires_after(std::chrono::milliseconds timeout) = 0;
   virtual void expires_never() = 0;

@@ -44,9 +44,11 @@ struct DialResult {
 
 /// How acquire() may use the idle pool.
 enum class Reuse {
-  Checked,    ///< an idle connection, once a recv shows the upstream has not closed or written it
-  Unchecked,  ///< an idle connection as it is: the caller resends on a fresh one if it was closed
-  Fresh,      ///< always a new connection
+  /// An idle connection, once a recv shows the upstream has neither closed it nor written
+  /// anything to it. SECURITY: never without the check: bytes an upstream sent late on an idle
+  /// connection would be read as the next client's response.
+  Checked,
+  Fresh,  ///< always a new connection
 };
 
 class UpstreamDialer {

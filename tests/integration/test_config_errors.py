@@ -7,6 +7,8 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -105,9 +107,9 @@ CASE_NAMES = ["unknown-top-level-key", "unknown-listener-key", "unknown-route-ke
               "upstream-ca-missing", "bad-detail-mode", "bad-path-prefix"]
 
 
-def run_cli(*args, timeout=30):
-    return subprocess.run([binary(), *args], capture_output=True, text=True, timeout=timeout,
-                          env=sanitizer_env())
+def run_cli(*args, timeout=30, prefix=()):
+    return subprocess.run([*prefix, binary(), *args], capture_output=True, text=True,
+                          timeout=timeout, env=sanitizer_env())
 
 
 @pytest.fixture
@@ -189,17 +191,31 @@ def test_run_exits_2_without_listening(broken):
     assert not port_open(port)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_key_file(pki, tmp_path):
-    key = tmp_path / "locked.key"
-    shutil.copy(pki.key, key)
-    key.chmod(0)
-    config = tmp_path / "portcullis.yaml"
-    config.write_text(render(pki, free_port(), key=str(key)))
-    result = run_cli("check-config", "-c", str(config))
-    assert result.returncode == 1
-    assert result.stderr.startswith(expected_prefix("listeners[0].tls.key", 7)), result.stderr
-    assert run_cli("run", "-c", str(config)).returncode == 2
+    """A key the gateway's user cannot read. Root reads files whatever their mode (CI runs as
+    root), so the gateway then runs as nobody (setpriv), on copies nobody can reach."""
+    shared = Path(tempfile.mkdtemp(prefix="portcullis-unreadable-"))
+    try:
+        shared.chmod(0o755)
+        chain = shared / "chain.pem"
+        shutil.copy(pki.chain, chain)
+        chain.chmod(0o644)
+        key = shared / "locked.key"
+        shutil.copy(pki.key, key)
+        key.chmod(0)
+        config = shared / "portcullis.yaml"
+        config.write_text(render(pki, free_port(), cert=str(chain), key=str(key)))
+        config.chmod(0o644)
+        prefix = []
+        if os.geteuid() == 0:
+            prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        result = run_cli("check-config", "-c", str(config), prefix=prefix)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith(expected_prefix("listeners[0].tls.key", 7)), result.stderr
+        assert "Permission denied" in result.stderr
+        assert run_cli("run", "-c", str(config), prefix=prefix).returncode == 2
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path):

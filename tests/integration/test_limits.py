@@ -290,10 +290,18 @@ def test_malformed_request_is_not_forwarded_on_a_kept_alive_connection(env):
     assert second.closed
 
 
-def test_http10_without_host_is_accepted(env):
-    resp = raw(env, b"GET /api/old HTTP/1.0\r\n\r\n")
+def test_http10_with_host_is_accepted(env):
+    resp = raw(env, b"GET /api/old HTTP/1.0\r\nHost: localhost\r\n\r\n")
     assert resp.status == 200
     assert resp.json()["path"] == "/api/old"
+
+
+def test_http10_without_host_is_refused(env):
+    """Issue #22: the upstream would get an HTTP/1.1 request without Host, and a route's host
+    rule could not apply; refused rather than guessed."""
+    resp = raw(env, b"GET /api/old HTTP/1.0\r\n\r\n")
+    body = assert_denial(resp, 400, "request.malformed")
+    assert body["detail"] == "missing Host header"
 
 
 # --- routing ------------------------------------------------------------------------------------

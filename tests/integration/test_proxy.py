@@ -357,11 +357,13 @@ def test_wildcard_host_matches_subdomains_only(env):
     assert gw.log_entry(bare.header("X-Request-Id"))["route"] == "rr"
 
 
-def test_request_target_is_forwarded_verbatim(env):
-    resp = get(env, "/enc/a%2Fb%20c?q=a%26b&r=%E2%82%AC&flag")
+def test_request_target_is_forwarded_normalised(env):
+    """Issue #22: the upstream receives the path routing decided on (unreserved characters
+    decoded, other escapes kept with upper-case hex, dot segments resolved); the query as sent."""
+    resp = get(env, "/enc/./x/../a%2db%20c%7e%e2%82%ac?q=a%26b&r=%E2%82%AC&flag=%2f", "--path-as-is")
     echo = resp.json()
-    assert echo["path"] == "/enc/a%2Fb%20c"
-    assert echo["query"] == "q=a%26b&r=%E2%82%AC&flag"
+    assert echo["path"] == "/enc/a-b%20c~%E2%82%AC"
+    assert echo["query"] == "q=a%26b&r=%E2%82%AC&flag=%2f"
 
 
 def test_workers_two_serve_parallel_requests(procs, pki):

@@ -295,6 +295,8 @@ upstreams:
   EXPECT_EQ(l.limits.idle_timeout, milliseconds(60'000));
   EXPECT_EQ(l.limits.body_timeout, milliseconds(60'000));
   EXPECT_EQ(l.limits.handshake_timeout, milliseconds(10'000));
+  EXPECT_EQ(l.normalization.header_underscores, RequestNormalization::Underscores::Drop);
+  EXPECT_FALSE(l.normalization.keep_encoded_slash);
   ASSERT_EQ(l.routes.size(), 1u);
   const RouteConfig& r = l.routes[0];
   EXPECT_EQ(r.match.host, "*");
@@ -308,6 +310,22 @@ upstreams:
   EXPECT_EQ(u.response_timeout, milliseconds(60'000));
   EXPECT_EQ(u.max_idle, 64);
   EXPECT_FALSE(u.tls);
+}
+
+TEST_F(LoaderTest, RequestNormalizationSwitches) {
+  const std::string text = R"(listeners:
+  - name: web
+    listen: 0.0.0.0:8080
+    request_normalization: { header_underscores: reject, encoded_slash: keep }
+    routes:
+      - { name: all, authn: [], upstream: app }
+upstreams: { app: { endpoints: [127.0.0.1:9000] } }
+)";
+  auto result = load_config_text(text, dir_.path());
+  ASSERT_TRUE(result) << result.error().to_string();
+  const auto& n = result->listeners[0].normalization;
+  EXPECT_EQ(n.header_underscores, RequestNormalization::Underscores::Reject);
+  EXPECT_TRUE(n.keep_encoded_slash);
 }
 
 TEST_F(LoaderTest, ClientAuthDefaultsWithModeOff) {

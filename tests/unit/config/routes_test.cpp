@@ -111,5 +111,26 @@ TEST_F(RoutesTest, PathPrefixMustBePlain) {
             "\"/a b\"");
 }
 
+TEST_F(RoutesTest, PathPrefixMustBeNormalised) {
+  // Requests are routed by their normalised path: these prefixes could never match as written.
+  for (const char* bad : {"/a/../b/", "//api/", "/%7Eapi/", "/a%2fb", "/a\\b"}) {
+    diagnostics_ = Diagnostics{};
+    load(std::string("- { name: a, authn: [], upstream: app, match: { path_prefix: \"") + bad +
+         "\" } }\n");
+    ASSERT_FALSE(diagnostics_.empty()) << bad;
+    EXPECT_EQ(diagnostics_.first().where, "listeners[0].routes[0].match.path_prefix") << bad;
+  }
+  diagnostics_ = Diagnostics{};
+  load(R"(- { name: a, authn: [], upstream: app, match: { path_prefix: "/%7Eapi/" } }
+)");
+  EXPECT_EQ(diagnostics_.first().message,
+            "path_prefix \"/%7Eapi/\" is not in normalised form; request paths are normalised "
+            "before routing, write it as \"/~api/\"");
+  diagnostics_ = Diagnostics{};
+  load(R"(- { name: a, authn: [], upstream: app, match: { path_prefix: "/api/v1;x/" } }
+)");
+  EXPECT_TRUE(diagnostics_.empty()) << diagnostics_.first().to_string();
+}
+
 }  // namespace
 }  // namespace portcullis::config

@@ -44,6 +44,45 @@ TEST(HopByHop, RemovesStandardAndNamedFields) {
   EXPECT_EQ(h.fields()[0].first, "Accept");
 }
 
+TEST(HopByHop, ConnectionCannotRemoveHost) {
+  HeaderList h;
+  h.add("Host", "example.com");
+  h.add("Connection", "Host, X-Foo");
+  h.add("X-Foo", "1");
+  h.add("connection", "HOST");
+  remove_hop_by_hop(h);
+  ASSERT_EQ(h.fields().size(), 1u);
+  EXPECT_EQ(h.fields()[0].first, "Host");
+}
+
+TEST(HopByHop, ManyTokensAndFieldsAreRemovedTogether) {
+  // 1 MiB heads hold ~10^5 fields and tokens: removal must not cost their product.
+  HeaderList h;
+  std::string tokens;
+  for (int i = 0; i < 20000; ++i) {
+    if (i > 0) tokens += ", ";
+    tokens += "X-N" + std::to_string(i);
+    h.add("x-n" + std::to_string(i), "v");
+    h.add("Keep-" + std::to_string(i), "v");
+  }
+  h.add("Connection", tokens);
+  remove_hop_by_hop(h);
+  EXPECT_EQ(h.fields().size(), 20000u);
+  EXPECT_EQ(h.fields().front().first, "Keep-0");
+}
+
+TEST(IdentityStripper, UnderscoreAndHyphenSpellingsAreTheSameHeader) {
+  IdentityHeaderStripper s({"X_My_User"});
+  HeaderList h;
+  h.add("X-My-User", "mallory");
+  h.add("x_my_user", "mallory");
+  h.add("X_Auth_User", "root");
+  h.add("Accept", "*/*");
+  EXPECT_EQ(s.strip(h).size(), 3u);
+  ASSERT_EQ(h.fields().size(), 1u);
+  EXPECT_EQ(h.fields()[0].first, "Accept");
+}
+
 TEST(IdentityStripper, RemovesConfiguredDefaultAndCertHeaders) {
   IdentityHeaderStripper s({"X-My-User"});
   HeaderList h;

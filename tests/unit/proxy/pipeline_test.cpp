@@ -240,11 +240,11 @@ TEST_F(PipelineTest, RetriesOnceWhenAReusedConnectionWasClosed) {
   dialer_.plan.push_back({false, kOk});
   const auto out = serve({"GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n"});
   EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK")) << out;
-  // A bodiless GET takes the idle connection unchecked, then resends on a fresh one.
-  EXPECT_EQ(dialer_.reuses, (std::vector<Reuse>{Reuse::Unchecked, Reuse::Fresh}));
+  // The idle connection passed the check but was closed before the request: resent fresh.
+  EXPECT_EQ(dialer_.reuses, (std::vector<Reuse>{Reuse::Checked, Reuse::Fresh}));
 }
 
-TEST_F(PipelineTest, RequestsThatCannotBeResentUseCheckedIdleConnections) {
+TEST_F(PipelineTest, EveryRequestUsesCheckedIdleConnections) {
   dialer_.plan.push_back({true, kOk});
   dialer_.plan.push_back({true, kOk});
   const auto out = serve({"POST /api/ HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
@@ -276,7 +276,7 @@ TEST_F(PipelineTest, AnswersExpectContinueItselfAndStripsExpect) {
 TEST_F(PipelineTest, ReframesChunkedResponseForHttp10Client) {
   dialer_.plan.push_back(
       {false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"});
-  const auto out = serve({"GET /api/ HTTP/1.0\r\n\r\n"});
+  const auto out = serve({"GET /api/ HTTP/1.0\r\nHost: h\r\n\r\n"});
   EXPECT_EQ(out.find("chunked"), std::string::npos) << out;
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
   EXPECT_TRUE(out.ends_with("\r\n\r\nabc")) << out;
