@@ -47,8 +47,8 @@ bench: bench-build
 
 # Micro-benchmarks (Google Benchmark, Release, never part of `make test`): JWT verification per
 # algorithm, and the request's hot paths (parse + route, denial rendering, access-log line,
-# verdict mapping), the TLS 1.3 record layer. Extra flags: make bench-micro BENCH_ARGS=--benchmark_filter=ES256
-BENCH_MICRO := portcullis_bench_jwt portcullis_bench_pipeline portcullis_bench_records
+# verdict mapping). Extra flags: make bench-micro BENCH_ARGS=--benchmark_filter=ES256
+BENCH_MICRO := portcullis_bench_jwt portcullis_bench_pipeline
 bench-micro: deps
 	cmake -S . -B $(BUILD_BENCH) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DPORTCULLIS_BENCH=ON \
 	  -DPORTCULLIS_TESTS=OFF

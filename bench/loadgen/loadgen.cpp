@@ -26,7 +26,6 @@
 #include <vector>
 
 #include "common/sockets.h"
-#include "pki/ec_key_methods.h"
 
 namespace {
 
@@ -43,7 +42,6 @@ struct Options {
   std::string cert, key, ca, path = "/bench", host_header = "bench.test";
   bool verify = false;
   bool resume_idle = false;   // idle mode: open with resumed handshakes after one full one
-  bool provider_ec = false;   // keep OpenSSL's provider decoding of the server's EC keys
   std::vector<int> cpu_pids;  // processes whose CPU time is reported for the measured window
 };
 
@@ -52,7 +50,7 @@ struct Options {
                "usage: loadgen --port P [--host H] [--mode keepalive|handshake|resume|idle|probe]\n"
                "  [--connections C] [--duration S] [--warmup S] [--count N] [--plain]\n"
                "  [--cert CHAIN.pem --key KEY.pem] [--ca CA.pem --verify] [--path /p]\n"
-               "  [--resume-idle] [--cpu-pids PID,PID...] [--provider-ec]\n");
+               "  [--resume-idle] [--cpu-pids PID,PID...]\n");
   std::exit(2);
 }
 
@@ -102,8 +100,6 @@ Options parse(int argc, char** argv) {
       o.path = next();
     else if (a == "--resume-idle")
       o.resume_idle = true;
-    else if (a == "--provider-ec")
-      o.provider_ec = true;
     else if (a == "--cpu-pids")
       o.cpu_pids = pid_list(next());
     else
@@ -721,9 +717,5 @@ class LoadGen {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const Options options = parse(argc, argv);
-  // The client decodes the server's certificate chain on every full handshake; with OpenSSL
-  // 3.0's provider decoders that is most of a handshake's client CPU and would cap what one
-  // load-generator core can offer the servers (bench/README.md). The same switch as the gateway.
-  if (!options.provider_ec) portcullis::pki::install_ec_key_methods();
   return LoadGen(options).run();
 }

@@ -562,12 +562,12 @@ core::Result<std::string> hash_like(std::string_view reference, std::string_view
       std::string salt;
       for (std::size_t i = 0; i < 8; ++i) salt.push_back(kCrypt64[rnd[i] & 0x3f]);
       auto out = md5_crypt(password, p.prefix, salt);
-      if (!out) return core::fail("MD5 is unavailable in this OpenSSL");
+      if (!out) return core::fail("MD5 is unavailable in the crypto library");
       return *out;
     }
     case HashScheme::Sha1: {
       auto out = sha1_b64(password);
-      if (!out) return core::fail("SHA-1 is unavailable in this OpenSSL");
+      if (!out) return core::fail("SHA-1 is unavailable in the crypto library");
       return *out;
     }
   }

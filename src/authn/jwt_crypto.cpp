@@ -1,10 +1,11 @@
-// JWS signature verification with OpenSSL 3 EVP: RSASSA-PKCS1-v1_5, RSASSA-PSS (salt = digest
+// JWS signature verification with AWS-LC's EVP: RSASSA-PKCS1-v1_5, RSASSA-PSS (salt = digest
 // length, MGF1 with the same digest), ECDSA (JOSE R||S converted to DER), Ed25519, HMAC-SHA2.
 #include "authn/jwt_crypto.h"
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
@@ -101,25 +102,24 @@ bool verify_hmac(JwsAlg alg, const Jwk& key, std::string_view input, std::string
   return ok;
 }
 
-// JOSE ECDSA signatures are R||S, each left-padded to the coordinate size; OpenSSL wants DER.
+// JOSE ECDSA signatures are R||S, each left-padded to the coordinate size; EVP wants DER.
 std::string ecdsa_jose_to_der(JwsAlg alg, std::string_view signature) {
   const std::size_t n = ecdsa_coordinate_bytes(alg);
   // SECURITY: exactly 2n bytes; a DER signature or a truncated one is refused, not guessed at.
   if (n == 0 || signature.size() != 2 * n) return {};
-  std::unique_ptr<BIGNUM, BnDeleter> r(BN_bin2bn(bytes(signature), static_cast<int>(n), nullptr));
-  std::unique_ptr<BIGNUM, BnDeleter> s(
-      BN_bin2bn(bytes(signature.substr(n)), static_cast<int>(n), nullptr));
+  std::unique_ptr<BIGNUM, BnDeleter> r(BN_bin2bn(bytes(signature), n, nullptr));
+  std::unique_ptr<BIGNUM, BnDeleter> s(BN_bin2bn(bytes(signature.substr(n)), n, nullptr));
   std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter> sig(ECDSA_SIG_new());
   if (!r || !s || !sig) return {};
   if (ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return {};
   r.release();  // owned by sig now
   s.release();
-  const int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (len <= 0) return {};
-  std::string der(static_cast<std::size_t>(len), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  if (i2d_ECDSA_SIG(sig.get(), &out) != len) return {};
-  return der;
+  uint8_t* der = nullptr;
+  std::size_t der_len = 0;
+  if (ECDSA_SIG_to_bytes(&der, &der_len, sig.get()) != 1) return {};
+  std::string out(reinterpret_cast<const char*>(der), der_len);
+  OPENSSL_free(der);
+  return out;
 }
 
 bool verify_asymmetric(JwsAlg alg, const Jwk& key, std::string_view input,
@@ -237,7 +237,7 @@ std::optional<std::string> key_mismatch(JwsAlg alg, const Jwk& key) {
     return fmt::format("{}; {} is not one", need, key.describe());
   }
   if (needed == KeyType::Oct) {
-    const auto hash_bytes = static_cast<std::size_t>(EVP_MD_get_size(digest_of(alg)));
+    const std::size_t hash_bytes = EVP_MD_size(digest_of(alg));
     if (key.secret.size() < hash_bytes) {
       return fmt::format("{} needs a secret of at least {} bits; {} has {}", name, hash_bytes * 8,
                          key.describe(), key.secret.size() * 8);

@@ -1,4 +1,4 @@
-// JWS signature algorithms (RFC 7518 §3, RFC 8037 §3.1) on OpenSSL 3 EVP: which key can verify
+// JWS signature algorithms (RFC 7518 §3, RFC 8037 §3.1) on AWS-LC's EVP: which key can verify
 // which `alg`, and the verification itself. Pure functions, safe from any thread.
 #pragma once
 

@@ -1,14 +1,17 @@
-// JWKS loading: JSON members → OpenSSL 3 public keys (RSA from parameters with OSSL_PARAM_BLD +
-// EVP_PKEY_fromdata, EC as a SubjectPublicKeyInfo), with the checks that make a key safe to
-// verify with (size, curve point).
+// JWKS loading: JSON members → AWS-LC public keys (RSA from (n, e) with RSA_new_public_key, EC
+// from its affine coordinates, Ed25519 from its raw bytes), with the checks that make a key safe
+// to verify with (size, curve point).
 #include "authn/jwt_keys.h"
+#include "pki/openssl_ptr.h"
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
 #include <openssl/err.h>
-#include <openssl/param_build.h>
-#include <openssl/x509.h>
+#include <openssl/evp.h>
+#include <openssl/nid.h>
+#include <openssl/rsa.h>
 
 #include <algorithm>
 #include <utility>
@@ -27,19 +30,19 @@ using nlohmann::json;
 struct BnDeleter {
   void operator()(BIGNUM* p) const noexcept { BN_free(p); }
 };
-struct ParamBldDeleter {
-  void operator()(OSSL_PARAM_BLD* p) const noexcept { OSSL_PARAM_BLD_free(p); }
+struct RsaDeleter {
+  void operator()(RSA* p) const noexcept { RSA_free(p); }
 };
-struct ParamDeleter {
-  void operator()(OSSL_PARAM* p) const noexcept { OSSL_PARAM_free(p); }
+struct EcKeyDeleter {
+  void operator()(EC_KEY* p) const noexcept { EC_KEY_free(p); }
 };
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
 };
 using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamDeleter>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
+using RsaPtr = std::unique_ptr<RSA, RsaDeleter>;
+using EcKeyPtr = std::unique_ptr<EC_KEY, EcKeyDeleter>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
 std::shared_ptr<EVP_PKEY> share(EVP_PKEY* pkey) {
   return std::shared_ptr<EVP_PKEY>(pkey, [](EVP_PKEY* p) { EVP_PKEY_free(p); });
@@ -47,14 +50,10 @@ std::shared_ptr<EVP_PKEY> share(EVP_PKEY* pkey) {
 
 std::string openssl_reason() {
   const unsigned long code = ERR_peek_last_error();
-  std::string out;
-  if (code != 0) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    out = buf;
-  }
+  std::string out =
+      code != 0 ? pki::openssl_reason_text(static_cast<std::uint32_t>(code)) : std::string();
   ERR_clear_error();
-  return out.empty() ? "OpenSSL refused it" : out;
+  return out.empty() ? "the crypto library refused it" : out;
 }
 
 // A required base64url member of a JWK, decoded (padding tolerated: some publishers pad).
@@ -68,37 +67,9 @@ core::Result<std::string> member_bytes(const json& jwk, const char* name) {
   return std::move(*decoded);
 }
 
-EVP_PKEY* from_params(const char* type, OSSL_PARAM_BLD* bld) {
-  ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
-  EVP_PKEY* pkey = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return nullptr;
-  }
-  return pkey;
-}
-
-// An EC public key through its SubjectPublicKeyInfo, the way a certificate's key is decoded: this
-// works with OpenSSL's providers and with the built-in EC method the gateway installs for
-// handshakes (pki/ec_key_methods.h), which has no EVP_PKEY_fromdata.
-EVP_PKEY* ec_public_key(int curve_nid, const std::string& point) {
-  std::unique_ptr<X509_PUBKEY, decltype(&X509_PUBKEY_free)> spki(X509_PUBKEY_new(),
-                                                                 X509_PUBKEY_free);
-  auto* bits = static_cast<unsigned char*>(OPENSSL_memdup(point.data(), point.size()));
-  if (!spki || bits == nullptr ||
-      X509_PUBKEY_set0_param(spki.get(), OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-                             OBJ_nid2obj(curve_nid), bits, static_cast<int>(point.size())) != 1) {
-    OPENSSL_free(bits);
-    return nullptr;
-  }
-  unsigned char* der = nullptr;
-  const int der_len = i2d_X509_PUBKEY(spki.get(), &der);
-  if (der_len <= 0) return nullptr;
-  const unsigned char* p = der;
-  EVP_PKEY* pkey = d2i_PUBKEY(nullptr, &p, der_len);
-  OPENSSL_free(der);
-  return pkey;
+BIGNUM* to_bn(const std::string& big_endian) {
+  return BN_bin2bn(reinterpret_cast<const unsigned char*>(big_endian.data()), big_endian.size(),
+                   nullptr);
 }
 
 core::Result<void> load_rsa(const json& jwk, Jwk& key) {
@@ -106,10 +77,8 @@ core::Result<void> load_rsa(const json& jwk, Jwk& key) {
   if (!n) return std::unexpected(n.error());
   auto e = member_bytes(jwk, "e");
   if (!e) return std::unexpected(e.error());
-  BnPtr bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()),
-                       static_cast<int>(n->size()), nullptr));
-  BnPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()),
-                       static_cast<int>(e->size()), nullptr));
+  BnPtr bn_n(to_bn(*n));
+  BnPtr bn_e(to_bn(*e));
   if (!bn_n || !bn_e) return core::fail("out of memory");
   key.bits = BN_num_bits(bn_n.get());
   // SECURITY: short moduli are factorable; refuse instead of verifying against them.
@@ -121,14 +90,17 @@ core::Result<void> load_rsa(const json& jwk, Jwk& key) {
     return core::fail(
         "RSA exponent \"e\" is invalid (must be odd, greater than 1, at most 64 bits)");
   }
-  ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
+  // RSA_new_public_key also runs AWS-LC's public-key checks, so a key it would refuse at
+  // verification time is refused here, with its reason.
+  RsaPtr rsa(RSA_new_public_key(bn_n.get(), bn_e.get()));
+  if (!rsa) return core::fail("RSA key rejected: " + openssl_reason());
+  PkeyPtr pkey(EVP_PKEY_new());
+  if (!pkey || EVP_PKEY_assign_RSA(pkey.get(), rsa.get()) != 1) {
+    ERR_clear_error();
     return core::fail("out of memory");
   }
-  EVP_PKEY* pkey = from_params("RSA", bld.get());
-  if (pkey == nullptr) return core::fail("RSA key rejected by OpenSSL: " + openssl_reason());
-  key.pkey = share(pkey);
+  rsa.release();  // owned by pkey now
+  key.pkey = share(pkey.release());
   return {};
 }
 
@@ -162,19 +134,27 @@ core::Result<void> load_ec(const json& jwk, Jwk& key) {
                                   key.curve, size, x->size(), y->size()));
   }
   key.bits = static_cast<int>(key.curve == "P-521" ? 521 : size * 8);
-  const std::string point = "\x04" + *x + *y;  // uncompressed SEC1 point
-  EVP_PKEY* raw = ec_public_key(group, point);
-  if (raw == nullptr) {
+  EcKeyPtr ec(EC_KEY_new_by_curve_name(group));
+  BnPtr bn_x(to_bn(*x));
+  BnPtr bn_y(to_bn(*y));
+  if (!ec || !bn_x || !bn_y) return core::fail("out of memory");
+  // Refuses coordinates outside the field and points off the curve.
+  if (EC_KEY_set_public_key_affine_coordinates(ec.get(), bn_x.get(), bn_y.get()) != 1) {
     ERR_clear_error();
     return core::fail(fmt::format("the {} point (x, y) is not on the curve", key.curve));
   }
-  key.pkey = share(raw);
   // SECURITY: an invalid point enables invalid-curve attacks; check it explicitly.
-  PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, raw, nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+  if (EC_KEY_check_key(ec.get()) != 1) {
     ERR_clear_error();
     return core::fail(fmt::format("the {} point (x, y) is not a valid public key", key.curve));
   }
+  PkeyPtr pkey(EVP_PKEY_new());
+  if (!pkey || EVP_PKEY_assign_EC_KEY(pkey.get(), ec.get()) != 1) {
+    ERR_clear_error();
+    return core::fail("out of memory");
+  }
+  ec.release();  // owned by pkey now
+  key.pkey = share(pkey.release());
   return {};
 }
 
@@ -194,7 +174,7 @@ core::Result<void> load_okp(const json& jwk, Jwk& key) {
   key.bits = 256;
   EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(x->data()), x->size());
-  if (pkey == nullptr) return core::fail("Ed25519 key rejected by OpenSSL: " + openssl_reason());
+  if (pkey == nullptr) return core::fail("Ed25519 key rejected: " + openssl_reason());
   key.pkey = share(pkey);
   return {};
 }

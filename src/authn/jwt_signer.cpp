@@ -1,12 +1,15 @@
-// JWS signing with OpenSSL 3 EVP (the mirror of jwt_crypto.cpp): RSASSA-PKCS1-v1_5, RSASSA-PSS
+// JWS signing with AWS-LC's EVP (the mirror of jwt_crypto.cpp): RSASSA-PKCS1-v1_5, RSASSA-PSS
 // (salt = digest length), ECDSA (DER from OpenSSL, converted to JOSE R||S), Ed25519, HMAC-SHA2,
 // and public JWK export.
 #include "authn/jwt_signer.h"
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/ec_key.h>
+#include <openssl/ecdsa.h>
 #include <openssl/hmac.h>
+#include <openssl/nid.h>
+#include <openssl/obj.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -47,19 +50,27 @@ bool is_ecdsa(JwsAlg alg) {
   return alg == JwsAlg::ES256 || alg == JwsAlg::ES384 || alg == JwsAlg::ES512;
 }
 
-// A big-number parameter of `key`, big-endian, left-padded to `pad` bytes (0 = minimal).
-core::Result<std::string> bn_param(EVP_PKEY* key, const char* name, int pad = 0) {
-  BIGNUM* bn = nullptr;
-  if (EVP_PKEY_get_bn_param(key, name, &bn) != 1) {
-    return core::fail(fmt::format("the key has no {} parameter", name));
+// A big-number parameter of a key (`name` for the error), big-endian and minimal.
+core::Result<std::string> bn_param(const BIGNUM* bn, const char* name) {
+  if (bn == nullptr) return core::fail(fmt::format("the key has no {} parameter", name));
+  std::string out(BN_num_bytes(bn), '\0');
+  if (BN_bn2bin_padded(reinterpret_cast<uint8_t*>(out.data()), out.size(), bn) != 1) {
+    return core::fail(fmt::format("the {} parameter is too large", name));
   }
-  const int size = pad > 0 ? pad : BN_num_bytes(bn);
-  std::string out(static_cast<std::size_t>(size), '\0');
-  const int written =
-      BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size()));
-  BN_free(bn);
-  if (written < 0) return core::fail(fmt::format("the {} parameter is too large", name));
   return out;
+}
+
+// A fresh key pair of type `id` (EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519), after `configure`
+// has set the type's parameters on the generation context; nullptr on failure (reasons queued).
+template <class Configure>
+EVP_PKEY* keygen(int id, Configure configure) {
+  pki::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_id(id, nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || !configure(ctx.get()) ||
+      EVP_PKEY_keygen(ctx.get(), &key) != 1) {
+    return nullptr;
+  }
+  return key;
 }
 
 void add_kid_alg(json& jwk, std::string_view kid, std::string_view alg) {
@@ -69,13 +80,14 @@ void add_kid_alg(json& jwk, std::string_view kid, std::string_view alg) {
 
 // DER ECDSA-Sig-Value -> JOSE R||S of `n` bytes each.
 core::Result<std::string> der_to_jose(std::string_view der, int n) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
-  if (sig == nullptr) return core::fail("OpenSSL produced an unreadable ECDSA signature");
-  std::string raw(static_cast<std::size_t>(2 * n), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(raw.data());
-  const bool ok = BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, n) == n &&
-                  BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + n, n) == n;
+  ECDSA_SIG* sig = ECDSA_SIG_from_bytes(reinterpret_cast<const uint8_t*>(der.data()), der.size());
+  if (sig == nullptr)
+    return core::fail("the crypto library produced an unreadable ECDSA signature");
+  const auto size = static_cast<std::size_t>(n);
+  std::string raw(2 * size, '\0');
+  auto* out = reinterpret_cast<uint8_t*>(raw.data());
+  const bool ok = BN_bn2bin_padded(out, size, ECDSA_SIG_get0_r(sig)) == 1 &&
+                  BN_bn2bin_padded(out + size, size, ECDSA_SIG_get0_s(sig)) == 1;
   ECDSA_SIG_free(sig);
   if (!ok) return core::fail("the ECDSA signature does not fit the algorithm's curve size");
   return raw;
@@ -85,24 +97,30 @@ core::Result<std::string> der_to_jose(std::string_view der, int n) {
 
 core::Result<std::shared_ptr<EVP_PKEY>> generate_rsa_key(int bits) {
   if (bits < 512 || bits > 16384) return core::fail(fmt::format("RSA key size {} refused", bits));
-  return generated(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)), "RSA");
+  return generated(keygen(EVP_PKEY_RSA,
+                          [bits](EVP_PKEY_CTX* ctx) {
+                            return EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) == 1;
+                          }),
+                   "RSA");
 }
 
 core::Result<std::shared_ptr<EVP_PKEY>> generate_ec_key(std::string_view curve) {
-  // The OpenSSL short names: the built-in EC method (pki/ec_key_methods.h) knows the curves by
-  // these only, the providers by both.
-  const char* group = curve == "P-256"   ? SN_X9_62_prime256v1
-                      : curve == "P-384" ? SN_secp384r1
-                      : curve == "P-521" ? SN_secp521r1
-                                         : nullptr;
-  if (group == nullptr) {
+  const int group = curve == "P-256"   ? NID_X9_62_prime256v1
+                    : curve == "P-384" ? NID_secp384r1
+                    : curve == "P-521" ? NID_secp521r1
+                                       : NID_undef;
+  if (group == NID_undef) {
     return core::fail(fmt::format("unsupported EC curve \"{}\" (P-256, P-384, P-521)", curve));
   }
-  return generated(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group), std::string(curve));
+  return generated(keygen(EVP_PKEY_EC,
+                          [group](EVP_PKEY_CTX* ctx) {
+                            return EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, group) == 1;
+                          }),
+                   std::string(curve));
 }
 
 core::Result<std::shared_ptr<EVP_PKEY>> generate_ed25519_key() {
-  return generated(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), "Ed25519");
+  return generated(keygen(EVP_PKEY_ED25519, [](EVP_PKEY_CTX*) { return true; }), "Ed25519");
 }
 
 core::Result<std::shared_ptr<EVP_PKEY>> generate_signing_key(JwsAlg alg) {
@@ -136,32 +154,35 @@ core::Result<std::string> random_secret(std::size_t bytes) {
 core::Result<json> public_jwk(EVP_PKEY* key, std::string_view kid, std::string_view alg) {
   if (key == nullptr) return core::fail("no key");
   json jwk;
-  if (EVP_PKEY_is_a(key, "RSA")) {
-    auto n = bn_param(key, OSSL_PKEY_PARAM_RSA_N);
+  const int id = EVP_PKEY_id(key);
+  if (id == EVP_PKEY_RSA) {
+    const RSA* rsa = EVP_PKEY_get0_RSA(key);
+    auto n = bn_param(rsa != nullptr ? RSA_get0_n(rsa) : nullptr, "n");
     if (!n) return std::unexpected(n.error());
-    auto e = bn_param(key, OSSL_PKEY_PARAM_RSA_E);
+    auto e = bn_param(rsa != nullptr ? RSA_get0_e(rsa) : nullptr, "e");
     if (!e) return std::unexpected(e.error());
     jwk["kty"] = "RSA";
     jwk["n"] = base64url_encode(*n);
     jwk["e"] = base64url_encode(*e);
-  } else if (EVP_PKEY_is_a(key, "EC")) {
-    char group[64] = {};
-    size_t len = 0;
-    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                       &len) != 1) {
+  } else if (id == EVP_PKEY_EC) {
+    const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key);
+    const EC_GROUP* group = ec != nullptr ? EC_KEY_get0_group(ec) : nullptr;
+    const int nid = group != nullptr ? EC_GROUP_get_curve_name(group) : NID_undef;
+    const char* short_name = OBJ_nid2sn(nid);
+    if (nid == NID_undef || short_name == nullptr) {
       return core::fail("the EC key has no curve name");
     }
-    const std::string_view g(group, len);
-    const char* crv = g == "prime256v1"  ? "P-256"
-                      : g == "secp384r1" ? "P-384"
-                      : g == "secp521r1" ? "P-521"
-                                         : nullptr;
-    if (crv == nullptr) return core::fail(fmt::format("EC curve {} has no JWK name", g));
-    const std::size_t size = g == "prime256v1" ? 32 : g == "secp384r1" ? 48 : 66;
-    // The uncompressed point 04 || x || y: readable from provider and built-in EC keys alike
-    // (the built-in ones have no EC_PUB_X/Y parameters).
+    const char* crv = nid == NID_X9_62_prime256v1 ? "P-256"
+                      : nid == NID_secp384r1      ? "P-384"
+                      : nid == NID_secp521r1      ? "P-521"
+                                                  : nullptr;
+    // The short name is OpenSSL's group name ("secp256k1"), the text this error always had.
+    if (crv == nullptr) return core::fail(fmt::format("EC curve {} has no JWK name", short_name));
+    const std::size_t size = nid == NID_X9_62_prime256v1 ? 32 : nid == NID_secp384r1 ? 48 : 66;
+    // The uncompressed point 04 || x || y, whose halves are the JWK's x and y.
     unsigned char* point = nullptr;
-    const std::size_t point_len = EVP_PKEY_get1_encoded_public_key(key, &point);
+    const std::size_t point_len =
+        EC_KEY_key2buf(ec, POINT_CONVERSION_UNCOMPRESSED, &point, nullptr);
     const std::string encoded =
         point != nullptr ? std::string(reinterpret_cast<const char*>(point), point_len) : "";
     OPENSSL_free(point);
@@ -172,7 +193,7 @@ core::Result<json> public_jwk(EVP_PKEY* key, std::string_view kid, std::string_v
     jwk["crv"] = crv;
     jwk["x"] = base64url_encode(std::string_view(encoded).substr(1, size));
     jwk["y"] = base64url_encode(std::string_view(encoded).substr(1 + size, size));
-  } else if (EVP_PKEY_is_a(key, "ED25519")) {
+  } else if (id == EVP_PKEY_ED25519) {
     unsigned char raw[32];
     size_t len = sizeof raw;
     if (EVP_PKEY_get_raw_public_key(key, raw, &len) != 1) {

@@ -36,7 +36,7 @@ nlohmann::json settings_json(const config::Config& config) {
                           {{"header_underscores", underscores_word(l.normalization)},
                            {"encoded_slash", encoded_slash_word(l.normalization)}}}};
   }
-  return {{"listeners", listeners}};
+  return {{"fast_lane", config.fast_lane}, {"listeners", listeners}};
 }
 
 }  // namespace
@@ -102,6 +102,7 @@ Command add_check_config_command(CLI::App& app) {
                      std::cout << *file << ": configuration OK (" << config->listeners.size()
                                << " listeners, " << routes << " routes, "
                                << config->upstreams.size() << " upstreams)\n";
+                     std::cout << "  fast_lane: " << (config->fast_lane ? "true" : "false") << "\n";
                      for (const auto& l : config->listeners) {
                        std::cout << "  listener " << l.name << ": "
                                  << normalization_text(l.normalization) << "\n";

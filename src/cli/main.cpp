@@ -3,13 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
-#include <cstdlib>
 #include <iostream>
-#include <string_view>
 #include <vector>
 
 #include "cli/commands.h"
-#include "pki/ec_key_methods.h"
 
 namespace portcullis::cli {
 
@@ -40,19 +37,11 @@ int main(int argc, char** argv) {
   using namespace portcullis::cli;
   // Writes to a closed stdout pipe (access log) must be an error value, not a signal.
   std::signal(SIGPIPE, SIG_IGN);
-  // Certificates' EC keys through OpenSSL's built-in EC code (pki/ec_key_methods.cpp): the
-  // same maths without a provider decoder chain per key. Failure leaves the provider path.
-  // PORTCULLIS_EC_KEYS=provider keeps OpenSSL's default (docs/mtls.md).
-  const char* ec_keys = std::getenv("PORTCULLIS_EC_KEYS");
-  if (ec_keys == nullptr || std::string_view(ec_keys) != "provider") {
-    portcullis::pki::install_ec_key_methods();
-  }
-
   CLI::App app{
       "Portcullis: an authenticating TLS access gateway whose every denial explains itself"};
   app.require_subcommand(0, 1);
   bool version = false;
-  app.add_flag("--version", version, "Print the version and the OpenSSL it runs on");
+  app.add_flag("--version", version, "Print the version and the TLS library it runs on");
 
   const std::vector<Command> commands{
       add_run_command(app),    add_check_config_command(app), add_echo_command(app),
@@ -67,8 +56,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   if (version) {
-    std::cout << "portcullis " << PORTCULLIS_VERSION << " (" << OpenSSL_version(OPENSSL_VERSION)
-              << "; malloc: " << kAllocator << ")\n";
+    // AWS-LC's version string ("AWS-LC 5.5.0"), built into the binary (cmake/aws_lc.cmake).
+    std::cout << "portcullis " << PORTCULLIS_VERSION
+              << " (TLS: " << OpenSSL_version(OPENSSL_VERSION) << ", FIPS mode "
+              << (FIPS_mode() == 1 ? "on" : "off") << "; malloc: " << kAllocator << ")\n";
     return 0;
   }
   for (const auto& command : commands) {

@@ -271,6 +271,9 @@ struct Config {
   std::string base_dir;  ///< directory relative paths are resolved against
   int workers = 0;       ///< 0 = number of cores
   Duration shutdown_timeout{30'000};
+  /// Workers serve simple keep-alive requests from one epoll set (net/fast_lane.h); false =
+  /// every request through the coroutine pipeline (same behaviour, more CPU per request).
+  bool fast_lane = true;
   AdminConfig admin;
   LogConfig log;
   ErrorsConfig errors;

@@ -128,9 +128,10 @@ Config load_document(const YamlValue& document, const std::string& base_dir,
   Config config;
   const Node root = Node::root(document, diagnostics);
   if (!root.expect_map()) return config;
-  root.allow_keys({"workers", "shutdown_timeout", "admin", "log", "errors", "listeners",
-                   "authenticators", "upstreams", "assertion_signing"});
+  root.allow_keys({"workers", "shutdown_timeout", "fast_lane", "admin", "log", "errors",
+                   "listeners", "authenticators", "upstreams", "assertion_signing"});
   if (auto v = root.get("workers").integer(1, kMaxWorkers)) config.workers = static_cast<int>(*v);
+  if (auto v = root.get("fast_lane").boolean()) config.fast_lane = *v;
   if (auto v = read_duration(root.get("shutdown_timeout"), Duration{0})) {
     config.shutdown_timeout = *v;
   }

@@ -111,7 +111,7 @@ std::size_t ca_names_size(const std::vector<X509*>& certs, const std::vector<Cer
   std::size_t total = 2;  // the list's own length field
   for (std::size_t i = 0; i < certs.size(); ++i) {
     if (!facts[i].summary.is_ca) continue;
-    const X509_NAME* name = X509_get_subject_name(certs[i]);
+    X509_NAME* name = X509_get_subject_name(certs[i]);  // i2d_X509_NAME takes it non-const
     if (std::any_of(names.begin(), names.end(),
                     [&](const X509_NAME* n) { return X509_NAME_cmp(n, name) == 0; })) {
       continue;
@@ -376,8 +376,8 @@ std::string finding_line(const Finding& f) {
 }
 
 core::Result<std::vector<std::string>> check_trust_bundle_for_loading(const std::string& path) {
-  // SECURITY: PKCS#12 archives are never opened here (no password, no legacy provider): the
-  // gateway reads PEM, and a key container is refused as a private key anyway.
+  // SECURITY: PKCS#12 archives are never opened here with a password: the gateway reads PEM,
+  // and a key container is refused as a private key anyway.
   auto report = check_bundle_file(path, BundleOptions{});
   if (!report) return std::unexpected(std::move(report.error()));
   std::vector<std::string> warnings;

@@ -58,9 +58,8 @@ CertFacts cert_facts(X509* cert) {
   }
 
   if (const EVP_PKEY* key = X509_get0_pubkey(cert); key != nullptr) {
-    const char* type = EVP_PKEY_get0_type_name(key);
-    f.key_algorithm = type != nullptr ? type : "";
-    f.key_bits = EVP_PKEY_get_bits(key);
+    f.key_algorithm = key_algorithm_name(key);
+    f.key_bits = EVP_PKEY_bits(key);
   }
 
   int crit = -1;
@@ -76,6 +75,33 @@ CertFacts cert_facts(X509* cert) {
   f.invalid_extensions = (flags & EXFLAG_INVALID) != 0;
   ERR_pop_to_mark();
   return f;
+}
+
+std::string key_algorithm_name(const EVP_PKEY* key) {
+  if (key == nullptr) return {};
+  // The names OpenSSL 3's EVP_PKEY_get0_type_name gave, which the reports and the RSA-size check
+  // (bundle_checks.cpp) rely on; the OIDs' short names ("rsaEncryption") would change them.
+  const int id = EVP_PKEY_id(key);
+  switch (id) {
+    case EVP_PKEY_RSA:
+      return "RSA";
+    case EVP_PKEY_RSA_PSS:
+      return "RSA-PSS";
+    case EVP_PKEY_EC:
+      return "EC";
+    case EVP_PKEY_ED25519:
+      return "ED25519";
+    case EVP_PKEY_X25519:
+      return "X25519";
+    case EVP_PKEY_DSA:
+      return "DSA";
+    case EVP_PKEY_DH:
+      return "DH";
+    default: {
+      const char* name = id != NID_undef ? OBJ_nid2sn(id) : nullptr;
+      return name != nullptr ? name : "unknown";
+    }
+  }
 }
 
 std::string validity_phrase(const pki::CertSummary& s, std::chrono::system_clock::time_point now) {

@@ -2,6 +2,7 @@
 // algorithm and hash, key size, basicConstraints details, and "time left" phrasing.
 #pragma once
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include <chrono>
@@ -29,6 +30,10 @@ struct CertFacts {
 
 /// The facts of `cert` (never fails; what OpenSSL cannot render stays empty).
 CertFacts cert_facts(X509* cert);
+
+/// The name of `key`'s algorithm as the reports spell it: "RSA", "RSA-PSS", "EC", "ED25519",
+/// "X25519", "DSA", "DH", else the type's OpenSSL short name ("unknown" when it has none).
+std::string key_algorithm_name(const EVP_PKEY* key);
 
 /// "expires in 300 days", "expired 3 days ago", "not valid for another 2 h".
 std::string validity_phrase(const pki::CertSummary& s, std::chrono::system_clock::time_point now);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "pki/hints.h"
+#include "pki/openssl_ptr.h"
 
 namespace portcullis::diag {
 
@@ -27,7 +28,7 @@ bool issued_by(X509* child, X509* parent) {
 bool self_signed(X509* cert) {
   if (cert == nullptr) return false;
   ERR_set_mark();
-  const bool ok = X509_self_signed(cert, 1) == 1;
+  const bool ok = pki::is_self_signed(cert, /*check_signature=*/true);
   ERR_pop_to_mark();
   return ok;
 }

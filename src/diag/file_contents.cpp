@@ -6,13 +6,14 @@
 #include "pki/pem_text.h"
 
 #include <fmt/format.h>
+#include <openssl/bytestring.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
-#include <openssl/provider.h>
+#include <openssl/pkcs8.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -99,10 +100,9 @@ std::optional<Bytes> decode_base64(std::string_view text, std::string* why) {
 
 /// The innermost OpenSSL reason, clearing the queue (": too long", or "").
 std::string openssl_reason() {
-  const unsigned long code = ERR_peek_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  const std::string reason = pki::openssl_reason_text(ERR_peek_error());
   ERR_clear_error();
-  return reason != nullptr ? fmt::format(": {}", reason) : std::string();
+  return reason.empty() ? std::string() : ": " + reason;
 }
 
 Item make_item(ItemKind kind, std::string label, int line, std::string container = {}) {
@@ -128,14 +128,14 @@ bool add_pkcs7(PKCS7* p7, int line, std::vector<Item>& items) {
   } else {
     return false;
   }
-  for (int i = 0; i < sk_X509_num(certs); ++i) {
+  for (std::size_t i = 0; i < sk_X509_num(certs); ++i) {
     X509* c = sk_X509_value(certs, i);
     if (X509_up_ref(c) != 1) continue;
     Item item = make_item(ItemKind::Certificate, "CERTIFICATE", line, "PKCS#7");
     item.cert.reset(c);
     items.push_back(std::move(item));
   }
-  for (int i = 0; i < sk_X509_CRL_num(crls); ++i) {
+  for (std::size_t i = 0; i < sk_X509_CRL_num(crls); ++i) {
     X509_CRL* c = sk_X509_CRL_value(crls, i);
     if (X509_CRL_up_ref(c) != 1) continue;
     Item item = make_item(ItemKind::Crl, "X509 CRL", line, "PKCS#7");
@@ -145,112 +145,129 @@ bool add_pkcs7(PKCS7* p7, int line, std::vector<Item>& items) {
   return true;
 }
 
-/// Loads the legacy provider (once) for PKCS#12 files made with RC2/3DES. The default
-/// provider is loaded explicitly too: loading any provider disables its automatic loading.
-/// The providers stay loaded for the life of the process (the handles are kept, so they are
-/// still reachable, not leaked).
-bool load_legacy_provider() {
-  struct Loaded {
-    OSSL_PROVIDER* legacy = nullptr;
-    OSSL_PROVIDER* def = nullptr;
-  };
-  static const Loaded loaded = [] {
-    Loaded l;
-    l.legacy = OSSL_PROVIDER_load(nullptr, "legacy");
-    l.def = OSSL_PROVIDER_load(nullptr, "default");
-    ERR_clear_error();
-    return l;
-  }();
-  return loaded.legacy != nullptr && loaded.def != nullptr;
+/// Takes the SEQUENCE at the front of `cbs` (BER: its length may be indefinite) into `element`
+/// and its contents into `contents`. An indefinite-length SEQUENCE runs on to its end-of-contents
+/// octets: `element` is then only its header, `contents` the rest of `cbs`.
+bool enter_sequence(CBS* cbs, CBS* element, CBS* contents, bool* indefinite) {
+  CBS_ASN1_TAG tag = 0;
+  std::size_t header = 0;
+  int is_indefinite = 0;
+  if (CBS_get_any_ber_asn1_element(cbs, element, &tag, &header, nullptr, &is_indefinite) != 1 ||
+      tag != CBS_ASN1_SEQUENCE) {
+    return false;
+  }
+  *indefinite = is_indefinite != 0;
+  *contents = *indefinite ? *cbs : *element;
+  return *indefinite || CBS_skip(contents, header) == 1;
 }
 
-/// Whether the last OpenSSL failure came from a cipher the loaded providers do not offer.
-bool is_unsupported_algorithm_error() {
-  const unsigned long last = ERR_peek_last_error();
-  const int reason = ERR_GET_REASON(last);
-  return reason == ERR_R_UNSUPPORTED || reason == EVP_R_UNSUPPORTED_ALGORITHM ||
-         ERR_GET_LIB(last) == ERR_LIB_EVP;
+/// Whether `der` starts with a PKCS#12 PFX: SEQUENCE { INTEGER version, ContentInfo (SEQUENCE
+/// starting with a PKCS#7 content type) ... }. AWS-LC's d2i_PKCS12 only copies its input, so
+/// without this test every DER object would "be" an archive. On a match, `pfx` is the PFX's own
+/// bytes (trailing data after it is ignored, as OpenSSL's d2i_PKCS12 ignored it), or all of
+/// `der` when the PFX has an indefinite length (Java keytool, older Windows exports).
+bool find_pfx(const Bytes& der, CBS* pfx) {
+  static constexpr std::array<std::uint8_t, 8> kPkcs7Arc{0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                                         0x0d, 0x01, 0x07};  // 1.2.840.113549.1.7
+  CBS in;
+  CBS_init(&in, der.data(), der.size());
+  CBS outer;
+  CBS body;
+  bool indefinite = false;
+  if (!enter_sequence(&in, &outer, &body, &indefinite)) return false;
+  if (indefinite) {
+    CBS_init(pfx, der.data(), der.size());
+  } else {
+    *pfx = outer;
+  }
+  CBS content_info;
+  CBS content_info_body;
+  CBS content_type;
+  return CBS_get_asn1(&body, nullptr, CBS_ASN1_INTEGER) == 1 &&
+         enter_sequence(&body, &content_info, &content_info_body, &indefinite) &&
+         CBS_get_asn1(&content_info_body, &content_type, CBS_ASN1_OBJECT) == 1 &&
+         CBS_len(&content_type) == kPkcs7Arc.size() + 1 &&
+         std::equal(kPkcs7Arc.begin(), kPkcs7Arc.end(), CBS_data(&content_type));
 }
 
-void parse_pkcs12(PKCS12* p12, const ReadOptions& options, FileContents& out) {
+/// How one attempt to open a PKCS#12 archive with a password ended.
+enum class Pkcs12Attempt { Opened, WrongPassword, Failed };
+
+struct Pkcs12Parts {
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509) * ca = nullptr;
+};
+
+Pkcs12Attempt open_pkcs12(const PKCS12* p12, const std::string& password, Pkcs12Parts& parts) {
+  // AWS-LC verifies the MAC before it decrypts anything, and with an empty password it tries
+  // both encodings in use (the empty string and none at all).
+  if (PKCS12_parse(p12, password.c_str(), &parts.key, &parts.cert, &parts.ca) == 1) {
+    return Pkcs12Attempt::Opened;
+  }
+  const std::uint32_t last = ERR_peek_last_error();
+  const int lib = ERR_GET_LIB(last);
+  if ((lib == ERR_LIB_PKCS8 || lib == ERR_LIB_PKCS12) &&
+      ERR_GET_REASON(last) == PKCS8_R_INCORRECT_PASSWORD) {
+    return Pkcs12Attempt::WrongPassword;
+  }
+  return Pkcs12Attempt::Failed;
+}
+
+void parse_pkcs12(const PKCS12* p12, const ReadOptions& options, FileContents& out) {
   out.format = FileFormat::Pkcs12;
-  std::vector<std::optional<std::string>> candidates;
-  if (options.password) {
-    candidates.push_back(*options.password);
-  } else {
-    candidates.push_back(std::string());  // the empty password ...
-    candidates.push_back(std::nullopt);   // ... and no password at all (both exist in the wild)
-  }
-  const bool has_mac = PKCS12_mac_present(p12) == 1;
-  std::optional<std::optional<std::string>> chosen;
-  const auto mac_ok = [&](const std::optional<std::string>& pw) {
-    const char* pass = pw ? pw->c_str() : nullptr;
-    const int len = pw ? static_cast<int>(pw->size()) : 0;
-    return PKCS12_verify_mac(p12, pass, len) == 1;
+  Pkcs12Parts parts;
+  std::optional<std::string> chosen;
+  ERR_set_mark();
+  const auto attempt = [&](const std::string& password) {
+    const Pkcs12Attempt result = open_pkcs12(p12, password, parts);
+    if (result == Pkcs12Attempt::Opened) chosen = password;
+    return result;
   };
-  if (!has_mac) {
-    chosen = candidates.front();
-  } else {
-    for (const auto& pw : candidates) {
-      if (mac_ok(pw)) {
-        chosen = pw;
-        break;
-      }
-    }
+  Pkcs12Attempt result = attempt(options.password.value_or(std::string()));
+  if (result == Pkcs12Attempt::WrongPassword && !options.password && options.ask_password) {
     ERR_clear_error();
-    if (!chosen && !options.password && options.ask_password) {
-      if (auto asked = options.ask_password(); asked && mac_ok(*asked)) chosen = *asked;
-      ERR_clear_error();
-    }
+    if (auto asked = options.ask_password()) result = attempt(*asked);
   }
-  if (!chosen) {
+  if (result == Pkcs12Attempt::WrongPassword) {
+    ERR_pop_to_mark();
     out.problems.push_back(
         {0, options.password
                 ? "PKCS#12: wrong password (MAC verification failed)"
                 : "PKCS#12: the archive is protected by a password; give it with --password-file"});
     return;
   }
-  out.used_password = chosen->has_value() && !(*chosen)->empty();
-  const char* pass = *chosen ? (*chosen)->c_str() : nullptr;
-
-  EVP_PKEY* key = nullptr;
-  X509* cert = nullptr;
-  STACK_OF(X509)* ca = nullptr;
-  ERR_set_mark();
-  int ok = PKCS12_parse(p12, pass, &key, &cert, &ca);
-  if (ok != 1 && options.allow_legacy_pkcs12 && is_unsupported_algorithm_error() &&
-      load_legacy_provider()) {
-    ERR_clear_error();
-    ok = PKCS12_parse(p12, pass, &key, &cert, &ca);
-  }
-  if (ok != 1) {
+  if (result == Pkcs12Attempt::Failed) {
+    const std::uint32_t last = ERR_peek_last_error();
+    const bool no_mac =
+        ERR_GET_LIB(last) == ERR_LIB_PKCS8 && ERR_GET_REASON(last) == PKCS8_R_MISSING_MAC;
     const std::string reason = openssl_reason();
     ERR_pop_to_mark();
     out.problems.push_back(
-        {0, fmt::format("PKCS#12: cannot decrypt the contents{}{}", reason,
-                        options.allow_legacy_pkcs12
-                            ? ""
-                            : " (legacy ciphers such as RC2 are not enabled here)")});
+        {0, no_mac ? std::string("PKCS#12: the archive has no MAC (integrity check); only "
+                                 "MAC-protected archives can be opened")
+                   : fmt::format("PKCS#12: cannot decrypt the contents{}", reason)});
     return;
   }
   ERR_pop_to_mark();
-  if (key != nullptr) {
+  out.used_password = chosen.has_value() && !chosen->empty();
+  if (parts.key != nullptr) {
     Item item = make_item(ItemKind::PrivateKey, "PKCS#12 key bag", 0, "PKCS#12");
-    item.key.reset(key);
+    item.key.reset(parts.key);
     out.items.push_back(std::move(item));
   }
-  if (cert != nullptr) {
+  if (parts.cert != nullptr) {
     Item item = make_item(ItemKind::Certificate, "PKCS#12 certificate bag", 0, "PKCS#12");
-    item.cert.reset(cert);
+    item.cert.reset(parts.cert);
     out.items.push_back(std::move(item));
   }
-  if (ca != nullptr) {
-    for (int i = 0; i < sk_X509_num(ca); ++i) {
+  if (parts.ca != nullptr) {
+    for (std::size_t i = 0; i < sk_X509_num(parts.ca); ++i) {
       Item item = make_item(ItemKind::Certificate, "PKCS#12 certificate bag", 0, "PKCS#12");
-      item.cert.reset(sk_X509_value(ca, i));
+      item.cert.reset(sk_X509_value(parts.ca, i));
       out.items.push_back(std::move(item));
     }
-    sk_X509_free(ca);  // the certificates are owned by the items now
+    sk_X509_free(parts.ca);  // the certificates are owned by the items now
   }
 }
 
@@ -321,12 +338,15 @@ bool parse_der(const Bytes& der, const ReadOptions& options, FileContents& out) 
     }
     return done(true);
   }
-  if (auto [p12, exact] = whole(d2i_PKCS12); p12 != nullptr) {
-    std::unique_ptr<PKCS12, Pkcs12Free> owned(p12);
-    ERR_pop_to_mark();
-    ERR_set_mark();
-    parse_pkcs12(p12, options, out);
-    return done(true);
+  if (CBS pfx; find_pfx(der, &pfx)) {
+    const std::uint8_t* p = CBS_data(&pfx);
+    std::unique_ptr<PKCS12, Pkcs12Free> p12(d2i_PKCS12(nullptr, &p, CBS_len(&pfx)));
+    if (p12) {
+      ERR_pop_to_mark();
+      ERR_set_mark();
+      parse_pkcs12(p12.get(), options, out);
+      return done(true);
+    }
   }
   if (auto [sig, exact] = whole(d2i_X509_SIG); sig != nullptr && exact) {
     std::unique_ptr<X509_SIG, X509SigFree> owned(sig);

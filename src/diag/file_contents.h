@@ -75,10 +75,9 @@ struct ReadOptions {
   /// The PKCS#12 password; nullopt = try the empty password, then ask_password (if set).
   std::optional<std::string> password;
   /// Called once when a PKCS#12 archive needs a password that was not given; nullopt = none.
+  /// (Archives of older tools, with RC2, RC4 or 3DES and SHA-1 MACs, need nothing more: AWS-LC
+  /// reads them as it reads AES ones.)
   std::function<std::optional<std::string>()> ask_password;
-  /// Load OpenSSL's legacy provider when a PKCS#12 archive uses legacy ciphers (RC2, 3DES
-  /// with SHA-1 MACs from older tools). Command-line tools only: it changes process state.
-  bool allow_legacy_pkcs12 = false;
 };
 
 /// Files larger than this are refused: no certificate file is that big.

@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/ec_key.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj.h>
 #include <openssl/x509v3.h>
 
 #include "pki/hints.h"
@@ -36,24 +38,25 @@ struct OpenSslFree {
 /// "EC P-256", "RSA 2048", "ED25519" (the form pki::CertSummary::key_type uses).
 std::string key_type_text(const EVP_PKEY* key) {
   if (key == nullptr) return {};
-  switch (EVP_PKEY_get_base_id(key)) {
+  switch (EVP_PKEY_id(key)) {
     case EVP_PKEY_EC: {
-      char group[80] = {};
-      std::size_t len = 0;
-      if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) != 1) return "EC";
-      const char* nist = EC_curve_nid2nist(OBJ_txt2nid(group));
-      return fmt::format("EC {}", nist != nullptr ? nist : group);
+      const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key);
+      const EC_GROUP* group = ec != nullptr ? EC_KEY_get0_group(ec) : nullptr;
+      const int nid = group != nullptr ? EC_GROUP_get_curve_name(group) : NID_undef;
+      if (nid == NID_undef) return "EC";
+      // The NIST name where there is one, else OpenSSL's short name ("secp256k1").
+      const char* nist = EC_curve_nid2nist(nid);
+      const char* name = nist != nullptr ? nist : OBJ_nid2sn(nid);
+      return name != nullptr ? fmt::format("EC {}", name) : "EC";
     }
     case EVP_PKEY_RSA:
-      return fmt::format("RSA {}", EVP_PKEY_get_bits(key));
+      return fmt::format("RSA {}", EVP_PKEY_bits(key));
     case EVP_PKEY_RSA_PSS:
-      return fmt::format("RSA-PSS {}", EVP_PKEY_get_bits(key));
+      return fmt::format("RSA-PSS {}", EVP_PKEY_bits(key));
     case EVP_PKEY_DSA:
-      return fmt::format("DSA {}", EVP_PKEY_get_bits(key));
-    default: {
-      const char* type = EVP_PKEY_get0_type_name(key);
-      return type != nullptr ? type : "unknown";
-    }
+      return fmt::format("DSA {}", EVP_PKEY_bits(key));
+    default:
+      return key_algorithm_name(key);
   }
 }
 
@@ -80,7 +83,7 @@ CsrFacts csr_facts(X509_REQ* req) {
   if (exts && sk_X509_EXTENSION_num(exts.get()) > 0) {
     pki::X509Ptr scratch(X509_new());
     if (scratch) {
-      for (int i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i) {
+      for (std::size_t i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i) {
         X509_add_ext(scratch.get(), sk_X509_EXTENSION_value(exts.get(), i), -1);
       }
       const pki::CertSummary s = pki::summarize(scratch.get());

@@ -68,7 +68,6 @@ std::optional<std::string> prompt_password(std::string_view prompt) {
 
 core::Result<ReadOptions> cli_read_options(const std::optional<std::string>& password_file) {
   ReadOptions options;
-  options.allow_legacy_pkcs12 = true;
   if (password_file) {
     auto password = read_password_file(*password_file);
     if (!password) return std::unexpected(std::move(password.error()));

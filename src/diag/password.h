@@ -19,8 +19,8 @@ core::Result<std::string> read_password_file(const std::string& path);
 std::optional<std::string> prompt_password(std::string_view prompt);
 
 /// ReadOptions for a command-line tool: the password of `password_file` when given, else a
-/// prompt on the terminal (when there is one) if a PKCS#12 archive needs it; legacy PKCS#12
-/// ciphers allowed. Errors: the password file cannot be read.
+/// prompt on the terminal (when there is one) if a PKCS#12 archive needs it. Errors: the password
+/// file cannot be read.
 core::Result<ReadOptions> cli_read_options(const std::optional<std::string>& password_file);
 
 }  // namespace portcullis::diag

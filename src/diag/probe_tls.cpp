@@ -170,11 +170,12 @@ void check_certificate_request(SSL* ssl, const TlsObserver& observer, const Prob
                    "the server authenticates by other means (or only on some paths)", false);
     return;
   }
-  const STACK_OF(X509_NAME)* names = SSL_get0_peer_CA_list(ssl);
-  if (names == nullptr || sk_X509_NAME_num(names) == 0) names = SSL_get_client_CA_list(ssl);
+  // On a client, AWS-LC answers with the CA names of the server's CertificateRequest, kept after
+  // the handshake and available after a failed one too.
+  const STACK_OF(X509_NAME)* names = SSL_get_client_CA_list(ssl);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  const int count = names == nullptr ? 0 : sk_X509_NAME_num(names);
-  for (int i = 0; i < count; ++i) list.push_back(name_text(sk_X509_NAME_value(names, i)));
+  const std::size_t count = names == nullptr ? 0 : sk_X509_NAME_num(names);
+  for (std::size_t i = 0; i < count; ++i) list.push_back(name_text(sk_X509_NAME_value(names, i)));
   step.data["accepted_ca_names"] = list;
   step.facts.push_back(
       "the server asks for a client certificate; CA names accepted: " +
@@ -189,13 +190,13 @@ void check_certificate_request(SSL* ssl, const TlsObserver& observer, const Prob
   X509* mine = SSL_get_certificate(ssl);
   if (mine == nullptr || count == 0) return;
   bool listed = false;
-  for (int i = 0; i < count; ++i)
+  for (std::size_t i = 0; i < count; ++i)
     listed = listed || X509_NAME_cmp(X509_get_issuer_name(mine), sk_X509_NAME_value(names, i)) == 0;
   // The chain file may carry intermediates: the request also matches their issuers.
   STACK_OF(X509)* extra = nullptr;
   SSL_get0_chain_certs(ssl, &extra);
-  for (int j = 0; extra != nullptr && j < sk_X509_num(extra); ++j)
-    for (int i = 0; i < count; ++i)
+  for (std::size_t j = 0; extra != nullptr && j < sk_X509_num(extra); ++j)
+    for (std::size_t i = 0; i < count; ++i)
       listed = listed || X509_NAME_cmp(X509_get_issuer_name(sk_X509_value(extra, j)),
                                        sk_X509_NAME_value(names, i)) == 0;
   const std::string issuer = name_text(X509_get_issuer_name(mine));
@@ -289,7 +290,7 @@ bool step_tls(Connection& conn, const Target& target, const ProbeOptions& option
   step.data["cipher"] = SSL_CIPHER_get_name(SSL_get_current_cipher(conn.ssl));
   std::vector<pki::X509Ptr> chain;
   if (STACK_OF(X509)* sent = SSL_get_peer_cert_chain(conn.ssl)) {
-    for (int i = 0; i < sk_X509_num(sent); ++i) {
+    for (std::size_t i = 0; i < sk_X509_num(sent); ++i) {
       X509* c = sk_X509_value(sent, i);
       X509_up_ref(c);
       chain.emplace_back(c);

@@ -155,8 +155,7 @@ struct Registry::Impl {
   static constexpr std::size_t kVerdictNone = kVerdictSuccess + 1;
   std::array<std::atomic<std::uint64_t>, kVerdictNone + 1> verdicts{};
   std::deque<std::atomic<std::uint64_t>> failed_open;
-  /// Ended TLS connections: [0] records kept by OpenSSL, [1] handed over to the gateway.
-  std::array<std::atomic<std::uint64_t>, 2> tls_connections{};
+  /// Completed TLS server handshakes: [0] full, [1] resumed.
   std::array<std::atomic<std::uint64_t>, 2> tls_handshakes{};
   std::array<std::atomic<std::uint64_t>, 2> lane_requests{};  ///< [resumed, relayed]
   std::map<std::string, std::atomic<std::uint64_t>*, std::less<>> failed_open_index;
@@ -224,12 +223,8 @@ void Registry::connection_closed(ListenerGauges* gauges) {
   if (gauges != nullptr) gauges->closed();
 }
 
-void Registry::count_tls_connection(bool records_handed_over) {
-  impl_->tls_connections[records_handed_over ? 1 : 0].fetch_add(1, kRelaxed);
-}
-
-void Registry::count_tls_handshake(bool by_gateway) {
-  impl_->tls_handshakes[by_gateway ? 1 : 0].fetch_add(1, kRelaxed);
+void Registry::count_tls_handshake(bool resumed) {
+  impl_->tls_handshakes[resumed ? 1 : 0].fetch_add(1, kRelaxed);
 }
 
 void Registry::count_lane_request(bool relayed) {
@@ -282,24 +277,13 @@ std::string Registry::prometheus_text() const {
                 "gauge");
   for (const auto& [name, gauges] : impl_->listener_index) gauges->append(out);
 
-  append_header(out, "portcullis_tls_connections_total",
-                "Ended TLS client connections, by who protected their records after the "
-                "handshake: the gateway's record layer or OpenSSL.",
-                "counter");
-  fmt::format_to(std::back_inserter(out),
-                 "portcullis_tls_connections_total{{records=\"gateway\"}} {}\n"
-                 "portcullis_tls_connections_total{{records=\"openssl\"}} {}\n",
-                 impl_->tls_connections[1].load(kRelaxed),
-                 impl_->tls_connections[0].load(kRelaxed));
-
   append_header(out, "portcullis_tls_handshakes_total",
-                "Completed TLS server handshakes, by who ran them: the gateway's own TLS 1.3 "
-                "handshake or OpenSSL.",
+                "Completed TLS server handshakes: full, or resumed from a session ticket.",
                 "counter");
   fmt::format_to(std::back_inserter(out),
-                 "portcullis_tls_handshakes_total{{by=\"gateway\"}} {}\n"
-                 "portcullis_tls_handshakes_total{{by=\"openssl\"}} {}\n",
-                 impl_->tls_handshakes[1].load(kRelaxed), impl_->tls_handshakes[0].load(kRelaxed));
+                 "portcullis_tls_handshakes_total{{resumed=\"false\"}} {}\n"
+                 "portcullis_tls_handshakes_total{{resumed=\"true\"}} {}\n",
+                 impl_->tls_handshakes[0].load(kRelaxed), impl_->tls_handshakes[1].load(kRelaxed));
 
   append_header(out, "portcullis_fast_lane_requests_total",
                 "Requests the workers' fast lane forwarded: relayed to the end by the lane, or "

@@ -45,12 +45,8 @@ class Registry {
   std::atomic<std::uint64_t>* callout_failed_open(std::string_view authenticator);
   void connection_opened(ListenerGauges* gauges);
   void connection_closed(ListenerGauges* gauges);
-  /// One TLS client connection ended after a completed handshake: whether its records were
-  /// handed over to the gateway's record layer (net/tls_handoff.h) or stayed with OpenSSL.
-  void count_tls_connection(bool records_handed_over);
-  /// One TLS server handshake completed: by the gateway's own TLS 1.3 handshake
-  /// (net/tls13_server_handshake.h) or by OpenSSL.
-  void count_tls_handshake(bool by_gateway);
+  /// One TLS server handshake completed: a full one, or a resumed session.
+  void count_tls_handshake(bool resumed);
   /// A request the worker's fast lane forwarded: relayed to its end by the lane, or resumed by
   /// the coroutine pipeline (a response that was not simple, a timeout, a closed upstream).
   void count_lane_request(bool relayed);
@@ -62,8 +58,7 @@ class Registry {
   ///   portcullis_client_cert_verdicts_total{result,code}  (SUCCESS | NONE | FAILED + code)
   ///   portcullis_connections_active{listener}
   ///   portcullis_callout_failed_open_total{authenticator}
-  ///   portcullis_tls_connections_total{records}  (gateway | openssl)
-  ///   portcullis_tls_handshakes_total{by}  (gateway | openssl)
+  ///   portcullis_tls_handshakes_total{resumed}  (false | true)
   ///   portcullis_fast_lane_requests_total{outcome}  (relayed | resumed)
   std::string prometheus_text() const;
 

@@ -1,12 +1,11 @@
 // Client-certificate verification inside the handshake (behind the verdict cache), verdict
-// storage per connection, and the verdict's round-trip through the session cache on resumption.
+// storage per connection, and the verdict of a resumed session.
 #include "net/client_auth.h"
 
 #include <openssl/x509_vfy.h>
 
 #include <chrono>
 
-#include "net/tls13_server_setup.h"
 #include "pki/cert_files.h"
 
 namespace portcullis::net {
@@ -25,37 +24,13 @@ int verdict_index() {
   return index;
 }
 
-// The same on SSL_SESSION: OpenSSL duplicates a session for each TLS 1.3 ticket (the copy
-// shares the verdict) and frees it with the session cache.
-int session_verdict_index() {
-  static const int index = SSL_SESSION_get_ex_new_index(
-      0, nullptr, nullptr,
-      [](CRYPTO_EX_DATA*, const CRYPTO_EX_DATA*, void** from_d, int, long, void*) -> int {
-        if (const auto* p = static_cast<const VerdictPtr*>(*from_d)) *from_d = new VerdictPtr(*p);
-        return 1;
-      },
-      delete_verdict);
-  return index;
-}
-
 void store_verdict(SSL* ssl, const VerdictPtr& verdict) {
   delete static_cast<VerdictPtr*>(SSL_get_ex_data(ssl, verdict_index()));
   SSL_set_ex_data(ssl, verdict_index(), new VerdictPtr(verdict));
-  // The session of a full handshake is not cached yet: this is the verdict resumption will see.
-  if (SSL_SESSION* session = SSL_get_session(ssl)) {
-    delete static_cast<VerdictPtr*>(SSL_SESSION_get_ex_data(session, session_verdict_index()));
-    SSL_SESSION_set_ex_data(session, session_verdict_index(), new VerdictPtr(verdict));
-  }
 }
 
 VerdictPtr stored_verdict(SSL* ssl) {
   auto* p = static_cast<VerdictPtr*>(SSL_get_ex_data(ssl, verdict_index()));
-  return p ? *p : nullptr;
-}
-
-VerdictPtr session_verdict(const SSL_SESSION* session) {
-  if (session == nullptr) return nullptr;
-  auto* p = static_cast<VerdictPtr*>(SSL_SESSION_get_ex_data(session, session_verdict_index()));
   return p ? *p : nullptr;
 }
 
@@ -100,7 +75,9 @@ int verify_peer_chain(X509_STORE_CTX* x509_ctx, void* arg) {
   // The untrusted stack is the chain exactly as the client sent it, leaf first.
   std::vector<X509*> presented;
   if (STACK_OF(X509)* sent = X509_STORE_CTX_get0_untrusted(x509_ctx)) {
-    for (int i = 0; i < sk_X509_num(sent); ++i) presented.push_back(sk_X509_value(sent, i));
+    for (std::size_t i = 0; i < sk_X509_num(sent); ++i) {
+      presented.push_back(sk_X509_value(sent, i));
+    }
   }
   if (presented.empty()) {
     if (X509* leaf = X509_STORE_CTX_get0_cert(x509_ctx)) presented.push_back(leaf);
@@ -164,24 +141,21 @@ void install_client_auth(SSL_CTX* ctx, const ClientAuth& auth) {
   SSL_CTX_set_verify(ctx, mode, nullptr);
   SSL_CTX_set_cert_verify_callback(ctx, verify_peer_chain, const_cast<ClientAuth*>(&auth));
   SSL_CTX_set_client_CA_list(ctx, auth.store->client_ca_list().release());
-  // Resumption from this context's own session cache: TLS 1.3 stateful tickets (SSL_OP_NO_TICKET
-  // = the ticket is a session ID) and TLS 1.2 session IDs. The cached session keeps the verdict
-  // in its ex_data, so nothing is encoded per ticket or decoded per resumption: OpenSSL's
-  // stateless tickets re-decode the whole session, client certificate included, for every
-  // ticket issued and every ticket accepted, which dominated the handshake profiles.
-  // SECURITY: a session only ever resumes on the SSL_CTX that created it (another listener has
-  // another cache), and it carries the verdict of the handshake that verified the chain (none =
-  // that handshake had no certificate: connection_verdict answers auth.missing, as it did).
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);
-  tls13::set_own_handshake_client_auth(ctx, auth);
 }
 
 VerdictPtr connection_verdict(SSL* ssl, const ClientAuth& auth) {
   if (auto v = stored_verdict(ssl)) return v;
+  // SECURITY: a resumed session's verdict is derived again from the chain the session holds
+  // (inside the ticket, under this listener's ticket key): the verdict is the one the same
+  // chain gets now, from the same engine and cache, never one carried over from elsewhere.
   if (SSL_session_reused(ssl) == 1) {
-    if (auto v = session_verdict(SSL_get0_session(ssl))) return v;
+    if (STACK_OF(X509)* chain = SSL_get_peer_full_cert_chain(ssl)) {
+      std::vector<X509*> presented;
+      for (std::size_t i = 0; i < sk_X509_num(chain); ++i) {
+        presented.push_back(sk_X509_value(chain, i));
+      }
+      if (!presented.empty()) return verdict_for_chain(auth, presented);
+    }
   }
   return auth.missing;
 }

@@ -1,7 +1,8 @@
 // Client-certificate authentication on a TLS listener: installs the verification engine
 // (pki::verify_chain, behind a verdict cache) as the SSL_CTX's certificate-verify callback, keeps
-// each connection's Verdict on its SSL object (and on its cached session, for resumption), and
-// maps a failed verdict to a handshake alert in require_handshake mode.
+// each connection's Verdict on its SSL object (a resumed session's verdict is derived again from
+// the chain its ticket holds), and maps a failed verdict to a handshake alert in
+// require_handshake mode.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -38,26 +39,21 @@ inline bool refuses_in_handshake(const ClientAuth& auth) {
 std::shared_ptr<const pki::Verdict> verdict_for_chain(const ClientAuth& auth,
                                                       const std::vector<X509*>& presented);
 
-/// The OpenSSL X509_V_ERR_* whose alert best describes a failed `verdict` (OpenSSL's
-/// ssl_verify_alarm_type, and the own handshake after it, pick the alert: certificate_expired,
-/// unknown_ca, certificate_revoked, unsupported_certificate, ...).
+/// The X509_V_ERR_* whose alert best describes a failed `verdict` (the TLS library picks the
+/// alert from it: certificate_expired, unknown_ca, certificate_revoked, ...).
 int verdict_alert_error(const pki::Verdict& verdict);
-
-/// Sessions a listener keeps for resumption (TLS 1.3 stateful tickets, TLS 1.2 session IDs).
-inline constexpr long kSessionCacheSize = 20 * 1024;
 
 /// Loads trusted_ca / intermediates / crl (fail closed: every error names the YAML key).
 core::Result<std::unique_ptr<ClientAuth>> make_client_auth(const config::ClientAuthConfig& config);
 
-/// Configures `ctx`: CertificateRequest with the trusted CA names, the verify callback, and
-/// resumption from the context's session cache, where each session keeps its verdict (TLS 1.3
-/// stateful tickets: no session is ever encoded, decrypted or decoded). `auth` must outlive
-/// `ctx`.
+/// Configures `ctx`: CertificateRequest with the trusted CA names and the verify callback.
+/// `auth` must outlive `ctx`.
 void install_client_auth(SSL_CTX* ctx, const ClientAuth& auth);
 
 /// The verdict of a connection after its handshake (successful or not): the one recorded by the
-/// verify callback, the one of the resumed session, or auth.missing when the client sent no
-/// certificate (in this handshake or, when resumed, in the one that created the session).
+/// verify callback, the one the resumed session's chain gets now, or auth.missing when the
+/// client sent no certificate (in this handshake or, when resumed, in the one that created the
+/// session).
 std::shared_ptr<const pki::Verdict> connection_verdict(SSL* ssl, const ClientAuth& auth);
 
 /// The leaf certificate the client presented, as PEM ("" when none).

@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "net/tls_context.h"
 #include "pki/openssl_ptr.h"
 
 namespace portcullis::net {
@@ -25,10 +26,12 @@ std::string name_text(const X509_NAME* name) {
   return out;
 }
 
-/// OpenSSL reasons that mean the bytes the peer sent are not a TLS record: typically an HTTP
-/// server answering "HTTP/1.1 400" to our ClientHello.
+/// TLS library reasons that mean the bytes the peer sent are not a TLS record: typically an HTTP
+/// server answering "HTTP/1.1 400" to our ClientHello (AWS-LC reports that as a wrong version
+/// number, or as an HTTP request when the bytes look like one).
 bool not_tls_reason(int reason) {
-  return reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+  return reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_RECORD_TOO_LARGE ||
+         reason == SSL_R_ENCRYPTED_LENGTH_TOO_LONG || reason == SSL_R_BAD_PACKET_LENGTH ||
          reason == SSL_R_RECORD_LENGTH_MISMATCH || reason == SSL_R_UNKNOWN_PROTOCOL ||
          reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST;
 }
@@ -43,9 +46,9 @@ bool is_dns_error(const boost::system::error_code& ec) {
 }
 
 std::string tls_failure_text(SSL* ssl, const boost::system::error_code& ec) {
-  const long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) {
-    return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+  if (peer_verification_failed(ssl)) {
+    return std::string("certificate verification failed: ") +
+           X509_verify_cert_error_string(SSL_get_verify_result(ssl));
   }
   std::string text = ec.message();
   const auto queued = pki::openssl_errors();
@@ -57,7 +60,7 @@ std::vector<std::string> presented_chain(SSL* ssl) {
   std::vector<std::string> out;
   STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
   if (chain == nullptr) return out;
-  for (int i = 0; i < sk_X509_num(chain); ++i) {
+  for (std::size_t i = 0; i < sk_X509_num(chain); ++i) {
     X509* cert = sk_X509_value(chain, i);
     out.push_back(name_text(X509_get_subject_name(cert)) +
                   " (issuer: " + name_text(X509_get_issuer_name(cert)) + ")");
@@ -68,7 +71,7 @@ std::vector<std::string> presented_chain(SSL* ssl) {
 TlsFailure classify_tls_failure(SSL* ssl, const boost::system::error_code& ec) {
   TlsFailure out;
   out.chain = presented_chain(ssl);
-  if (SSL_get_verify_result(ssl) != X509_V_OK) {
+  if (peer_verification_failed(ssl)) {
     out.kind = TlsFailureKind::Untrusted;
     out.text = tls_failure_text(ssl, ec);
     return out;

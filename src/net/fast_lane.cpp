@@ -101,17 +101,12 @@ struct FastLaneLoop::Conn {
   std::unique_ptr<proxy::Exchange> exchange;
   std::unique_ptr<Link> link;
   beast::flat_buffer ubuf;
-  std::vector<std::uint8_t> pending;  ///< sealed bytes the client socket has not taken
+  std::vector<std::uint8_t> pending;  ///< response bytes the TLS library has not taken yet
   std::uint64_t body_left = 0;
   Clock::time_point deadline = Clock::time_point::max();
   Watch tag;
   std::list<Conn*>::iterator self;
 };
-
-bool FastLaneLoop::enabled_by_environment() {
-  const char* v = std::getenv("PORTCULLIS_FAST_LANE");
-  return v == nullptr || std::string_view(v) != "off";
-}
 
 std::unique_ptr<FastLaneLoop> FastLaneLoop::create(boost::asio::io_context& io,
                                                    UpstreamPool& pool) {
@@ -380,14 +375,13 @@ void FastLaneLoop::start_request(Conn& c) {
 }
 
 void FastLaneLoop::client_writable(Conn& c) {
-  while (!c.pending.empty()) {
-    const ssize_t n = ::send(c.fd, c.pending.data(), c.pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n < 0) {
+  if (!c.pending.empty()) {
+    error_code ec;
+    if (!c.client->lane_write({}, c.pending, ec)) {
       complete(c, false, c.body_left == 0);
       return;
     }
-    c.pending.erase(c.pending.begin(), c.pending.begin() + n);
+    if (!c.pending.empty()) return;  // the socket filled up again: wait for the next edge
   }
   c.writing_blocked = false;
   c.exchange->count_out(c.unconfirmed);
@@ -574,7 +568,6 @@ void FastLaneLoop::complete(Conn& c, bool client_ok, bool upstream_ok) {
   c.ctx->idle = true;
   set_deadline(c, c.ctx->listener->config->limits.idle_timeout);
   if (c.buf->size() == 0) c.buf->shrink_to_fit();  // an idle connection holds no read buffer
-  c.client->lane_idle();
   if (c.client_pending) {
     read_client(c);
   } else if (c.buf->size() > 0) {

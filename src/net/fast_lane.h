@@ -1,9 +1,11 @@
-// The worker's fast lane (proxy/fast_lane.h): idle keep-alive TLS connections whose records the
-// gateway handed over, and plain upstream connections, polled by one edge-triggered epoll set
-// per worker that is registered once per connection, not per request. Each ready request runs
-// the Exchange's synchronous steps; its upstream head goes out at the end of the loop's turn;
-// a simple response is sealed and relayed from the upstream's buffer. Anything else returns
-// the connection to its coroutine (LaneReturn), which also owns it all along.
+// The worker's fast lane (proxy/fast_lane.h): idle keep-alive TLS connections with nothing
+// buffered in the TLS library, and plain upstream connections, polled by one edge-triggered epoll
+// set per worker that is registered once per connection, not per request. Each ready request
+// runs the Exchange's synchronous steps over the connection's own SSL object (SSL_read and
+// SSL_write on the non-blocking socket); its upstream head goes out at the end of the loop's
+// turn; a simple response is relayed from the upstream's buffer. Anything else returns the
+// connection to its coroutine (LaneReturn), which also owns it all along. `fast_lane: false` in
+// the configuration turns it off.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -43,9 +45,6 @@ class FastLaneLoop final : public proxy::FastLane {
   /// Shutdown: idle connections go back to close, idle upstream connections close; exchanges
   /// in flight finish (their responses say Connection: close).
   void drain();
-
-  /// Whether workers offer the lane: yes unless PORTCULLIS_FAST_LANE=off.
-  static bool enabled_by_environment();
 
  private:
   struct Conn;

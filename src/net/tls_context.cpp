@@ -1,11 +1,13 @@
 // Server and upstream TLS context construction on top of pki/ loaders.
 #include "net/tls_context.h"
 
+#include <openssl/err.h>
+
+#include <unistd.h>
+
 #include "core/log.h"
 #include "diag/bundle_checks.h"
 #include "diag/server_chain.h"
-#include "net/tls13_server_setup.h"
-#include "net/tls_handoff.h"
 #include "pki/cert_files.h"
 #include "pki/openssl_ptr.h"
 
@@ -22,10 +24,31 @@ std::unique_ptr<ssl::context> base_context(ssl::context::method method) {
   auto ctx = std::make_unique<ssl::context>(method);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(
-      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
   return ctx;
+}
+
+/// The machine's CA bundle: AWS-LC's built-in default directory is its own install prefix, not
+/// the distribution's store, so the usual bundle locations are loaded explicitly (the library's
+/// defaults, SSL_CERT_FILE and SSL_CERT_DIR included, still apply too).
+core::Result<void> load_system_trust_store(SSL_CTX* ctx) {
+  static constexpr const char* kBundles[] = {
+      "/etc/ssl/certs/ca-certificates.crt",                 // Debian, Ubuntu, Alpine
+      "/etc/pki/tls/certs/ca-bundle.crt",                   // RHEL, Fedora
+      "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  // RHEL 7+
+      "/etc/ssl/ca-bundle.pem",                             // SUSE
+  };
+  SSL_CTX_set_default_verify_paths(ctx);
+  ERR_clear_error();  // a missing default location is not an error by itself
+  for (const char* bundle : kBundles) {
+    if (::access(bundle, R_OK) != 0) continue;
+    if (SSL_CTX_load_verify_locations(ctx, bundle, nullptr) == 1) return {};
+    return core::fail(std::string("cannot load the system trust store ") + bundle + ": " +
+                      pki::openssl_errors());
+  }
+  // None of the usual files: the library's defaults are all there is, and an upstream it cannot
+  // verify is refused at its handshake (upstream.tls_failed, naming the issuer).
+  return {};
 }
 
 }  // namespace
@@ -73,18 +96,10 @@ core::Result<std::unique_ptr<ssl::context>> make_server_context(
   }
   static constexpr unsigned char kSessionContext[] = "portcullis";
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
-  // One TLS 1.3 ticket per handshake instead of OpenSSL's two: a client resumes with one, and
-  // every ticket costs a session copy (stateless: a full re-encoding and re-decoding).
+  // Resumption by tickets encrypted under this context's own random key, so a session resumes
+  // only on the listener that made it. One TLS 1.3 ticket per handshake instead of two: a client
+  // resumes with one, and each costs an encryption of the session.
   SSL_CTX_set_num_tickets(native, 1);
-  if (record_handoff_enabled()) enable_record_handoff(native);
-  // The gateway's own TLS 1.3 handshake serves what it can (ECDSA P-256 keys); the rest, and
-  // every connection of another key type, goes through OpenSSL.
-  if (record_handoff_enabled() && tls13::own_handshake_enabled()) {
-    std::string why;
-    if (!tls13::enable_own_handshake(native, &why)) {
-      core::log(core::LogLevel::Debug, "listener TLS: OpenSSL's handshake only ({})", why);
-    }
-  }
   return ctx;
 }
 
@@ -106,9 +121,8 @@ core::Result<std::unique_ptr<ssl::context>> make_upstream_context(
         return std::unexpected(at(tls.ca->origin, "cannot add CA: " + pki::openssl_errors()));
       }
     }
-  } else if (SSL_CTX_set_default_verify_paths(native) != 1) {
-    return std::unexpected(
-        at(tls.origin, "cannot load the system trust store: " + pki::openssl_errors()));
+  } else if (auto loaded = load_system_trust_store(native); !loaded) {
+    return std::unexpected(at(tls.origin, loaded.error().message));
   }
   return ctx;
 }

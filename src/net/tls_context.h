@@ -4,6 +4,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <openssl/ssl.h>
+
 #include <memory>
 
 #include "config/config.h"
@@ -20,5 +22,13 @@ core::Result<std::unique_ptr<boost::asio::ssl::context>> make_server_context(
 /// the system store when absent).
 core::Result<std::unique_ptr<boost::asio::ssl::context>> make_upstream_context(
     const config::UpstreamTlsConfig& tls);
+
+/// True when the handshake verified the peer's certificate and the verification failed. AWS-LC
+/// reports X509_V_ERR_INVALID_CALL until a verification has run, so a handshake that failed
+/// before (a plain-HTTP peer, garbage, a timeout) is not a certificate failure.
+inline bool peer_verification_failed(const SSL* ssl) {
+  const long result = SSL_get_verify_result(ssl);
+  return result != X509_V_OK && result != X509_V_ERR_INVALID_CALL;
+}
 
 }  // namespace portcullis::net

@@ -18,10 +18,9 @@
 #include <vector>
 
 #include "core/ip_network.h"
-#include "net/record_channel.h"
+#include "net/client_auth.h"
 #include "net/self_connect.h"
-#include "net/tls13_server_handshake.h"
-#include "net/tls_handoff.h"
+#include "net/tls_context.h"
 
 namespace portcullis::net {
 namespace {
@@ -218,8 +217,6 @@ error_code ssl_failure(SSL* ssl, int result) {
   error_code ec;
   if (err == SSL_ERROR_ZERO_RETURN) {
     ec = asio::error::eof;  // close_notify
-  } else if (err == SSL_ERROR_SSL && ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-    ec = asio::ssl::error::stream_truncated;  // closed without close_notify
   } else if (err == SSL_ERROR_SSL) {
     ec = error_code(static_cast<int>(first), asio::error::get_ssl_category());
   } else if (err == SSL_ERROR_SYSCALL) {
@@ -235,21 +232,16 @@ error_code ssl_failure(SSL* ssl, int result) {
 }  // namespace
 
 TlsTransport::TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx)
-    : socket_(std::move(socket)), ctx_(ctx.native_handle()), deadline_(socket_.get_executor()) {
-  // A listener context the own handshake serves makes its SSL only for a hello left to OpenSSL
-  // (handshake_server): most connections never need one.
-  if (tls13::server_setup(ctx_) == nullptr) create_ssl();
+    : socket_(std::move(socket)),
+      ssl_(SSL_new(ctx.native_handle())),
+      deadline_(socket_.get_executor()) {
+  if (ssl_ == nullptr) throw std::bad_alloc();
+  attach();
 }
 
 TlsTransport::TlsTransport(const asio::any_io_executor& ex, asio::ssl::context& ctx)
-    : socket_(ex), ctx_(ctx.native_handle()), deadline_(ex) {
-  create_ssl();
-}
-
-void TlsTransport::create_ssl() {
-  ssl_ = SSL_new(ctx_);
+    : socket_(ex), ssl_(SSL_new(ctx.native_handle())), deadline_(ex) {
   if (ssl_ == nullptr) throw std::bad_alloc();
-  attach();
 }
 
 TlsTransport::~TlsTransport() {
@@ -257,13 +249,14 @@ TlsTransport::~TlsTransport() {
 }
 
 void TlsTransport::attach() {
-  if (attached_ || ssl_ == nullptr || !socket_.is_open()) return;
+  if (attached_ || !socket_.is_open()) return;
   error_code ec;
   socket_.non_blocking(true, ec);
   SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
-  // Read whole records (and whatever follows) per recv instead of header and body separately.
+  // Read whole records (and whatever follows) per recv instead of header and body separately;
+  // a write the socket cannot take is retried from another buffer (the fast lane's pending).
   SSL_set_read_ahead(ssl_, 1);
-  SSL_set_mode(ssl_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_mode(ssl_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   attached_ = true;
 }
 
@@ -334,14 +327,6 @@ awaitable<error_code> TlsTransport::connect(
 awaitable<error_code> TlsTransport::handshake_server(std::chrono::milliseconds timeout) {
   error_code ec;
   expires_after(timeout);
-  if (const tls13::ServerSetup* setup = tls13::server_setup(ctx_)) {
-    bool served = false;
-    ec = co_await own_server_handshake(*setup, served);
-    if (served) co_return ec;
-  }
-  if (ssl_ == nullptr) create_ssl();
-  watch_for_handoff(ssl_);
-  watched_ = true;
   co_await drive(Op::Accept, nullptr, 0, ec);
   co_return ec;
 }
@@ -367,10 +352,21 @@ awaitable<error_code> TlsTransport::handshake_client(const std::string& sni,
 }
 
 proxy::TlsFacts TlsTransport::facts() {
-  if (own_) return {"TLSv1.3", own_->cipher_name()};
   SSL* ssl = native();
   const char* cipher = SSL_get_cipher_name(ssl);
   return {SSL_get_version(ssl), cipher ? cipher : ""};
+}
+
+std::shared_ptr<const pki::Verdict> TlsTransport::client_verdict(const ClientAuth& auth) {
+  return connection_verdict(ssl_, auth);
+}
+
+std::string TlsTransport::peer_certificate_pem() {
+  return net::peer_certificate_pem(ssl_);
+}
+
+bool TlsTransport::certificate_refused() {
+  return peer_verification_failed(ssl_);
 }
 
 void TlsTransport::note_read_failure(error_code& ec) {
@@ -382,11 +378,6 @@ void TlsTransport::note_read_failure(error_code& ec) {
 }
 
 awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_code& ec) {
-  if (records_) {
-    // The data is usually there already (the pipeline waited for readability first).
-    if (const auto n = records_read_now(buf, ec)) co_return *n;
-    co_return co_await records_read_some(buf, ec);
-  }
   const int size = static_cast<int>(std::min<std::size_t>(buf.size(), 1 << 30));
   ec = {};
   if (attached_) {
@@ -410,19 +401,10 @@ awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_c
 
 awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
-  if (records_) {
-    std::size_t index = 0;
-    std::size_t offset = 0;
-    std::vector<std::uint8_t> rest;
-    if (records_write_now(bufs, index, offset, rest, ec) || ec) co_return;
-    co_await records_write(bufs, index, offset, std::move(rest), ec);
-    co_return;
-  }
   std::size_t total = 0;
   for (const auto& b : bufs) total += b.size();
   // Write coalescing: a head and a small body (or a chunk header, data and trailer) go out as
   // one TLS record and one send instead of one per piece.
-  constexpr std::size_t kCoalesce = 16 * 1024;
   if (bufs.size() > 1 && total <= kCoalesce) {
     if (!attached_) {
       ec = asio::error::not_connected;
@@ -468,20 +450,12 @@ awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, er
 }
 
 bool TlsTransport::has_buffered_input() const {
-  if (records_) return records_->has_buffered_input();
   return attached_ && SSL_has_pending(ssl_) == 1;
 }
 
 awaitable<void> TlsTransport::wait_readable(error_code& ec) {
-  // Waiting for the next request is the moment to leave OpenSSL: nothing is in flight.
-  if (watched_ && !records_) try_handoff();
   ec = {};
-  if (records_) {
-    if (records_->has_buffered_input()) co_return;
-    records_->release_idle_buffer();  // an idle connection holds no input buffer
-  } else if (!attached_ || SSL_has_pending(ssl_) == 1) {
-    co_return;
-  }
+  if (!attached_ || SSL_has_pending(ssl_) == 1) co_return;
   if (!deadline_.arm(socket_)) {
     ec = beast::error::timeout;
     co_return;
@@ -491,10 +465,6 @@ awaitable<void> TlsTransport::wait_readable(error_code& ec) {
 }
 
 awaitable<void> TlsTransport::shutdown() {
-  if (records_) {
-    co_await records_shutdown();
-    co_return;
-  }
   if (socket().is_open() && attached_ && SSL_is_init_finished(ssl_) == 1) {
     if (peer_closed_) {
       // No close_notify to a peer that has closed (nginx does the same): it would only draw a
@@ -506,6 +476,25 @@ awaitable<void> TlsTransport::shutdown() {
       expires_after(kShutdownTimeout);
       co_await drive(Op::Shutdown, nullptr, 0, ec);
     }
+  }
+  close();
+}
+
+awaitable<void> TlsTransport::close_after_alert() {
+  constexpr std::chrono::milliseconds kLinger{1000};
+  constexpr int kMaxReads = 64;  // at most 256 KiB discarded
+  error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  expires_after(kLinger);
+  std::array<char, 4096> discard;
+  for (int i = 0; i < kMaxReads && !ec && socket_.is_open(); ++i) {
+    if (!deadline_.arm(socket_)) break;
+    co_await socket_.async_wait(asio::socket_base::wait_read, redirect_error(use_awaitable, ec));
+    deadline_.finish(ec);
+    if (ec) break;
+    const std::size_t n = socket_.read_some(asio::buffer(discard), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    if (!ec && n == 0) break;
   }
   close();
 }

@@ -1,4 +1,4 @@
-// proxy::Transport over a plain TCP socket and over TLS (OpenSSL directly on the socket), with
+// proxy::Transport over a plain TCP socket and over TLS (AWS-LC directly on the socket), with
 // per-operation deadlines that cancel the pending operation but keep the connection open, so a
 // 408 can still be written after a read timed out. Server and client TLS handshakes live here too.
 #pragma once
@@ -86,21 +86,14 @@ class TcpTransport final : public proxy::Transport {
   Deadline deadline_;
 };
 
-class RecordChannel;
-namespace tls13 {
-struct ServerSetup;
-class ServerHandshake;
-}  // namespace tls13
-
-/// TLS with OpenSSL reading and writing the (non-blocking) socket itself: no intermediate BIO
-/// pair or copy buffers, and a waiting operation is one readiness wait on the socket.
-///
-/// A server connection of a context with hand-off enabled (net/tls_handoff.h) leaves OpenSSL at
-/// its first idle moment after a TLS 1.3 handshake: the SSL object is freed and the gateway's
-/// own record layer (net/record_channel.h) protects the rest of the connection, so an idle
-/// connection keeps two traffic keys instead of OpenSSL's ~20 KiB.
+/// TLS with the library (AWS-LC) reading and writing the non-blocking socket itself: no
+/// intermediate BIO pair or copy buffers, and a waiting operation is one readiness wait on the
+/// socket.
 class TlsTransport final : public proxy::Transport {
  public:
+  /// Writes of several pieces up to this size are joined into one record and one send.
+  static constexpr std::size_t kCoalesce = 16 * 1024;
+
   TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx);
   TlsTransport(const asio::any_io_executor& ex, asio::ssl::context& ctx);
   ~TlsTransport() override;
@@ -108,11 +101,7 @@ class TlsTransport final : public proxy::Transport {
   TlsTransport& operator=(const TlsTransport&) = delete;
 
   asio::ip::tcp::socket& socket() { return socket_; }
-  /// The OpenSSL connection; nullptr once the records have been handed over, and for a
-  /// listener connection the own handshake served.
   SSL* native() { return ssl_; }
-  /// True once the gateway's record layer has taken the connection over.
-  bool handed_over() const { return records_ != nullptr; }
   awaitable<error_code> connect(const asio::ip::tcp::resolver::results_type& endpoints);
 
   /// Server-side handshake bounded by `timeout`.
@@ -123,15 +112,13 @@ class TlsTransport final : public proxy::Transport {
                                          std::chrono::milliseconds timeout);
   /// "TLSv1.3" and the cipher name, after the handshake.
   proxy::TlsFacts facts();
-  /// After a server handshake (done or failed): the client-certificate verdict, whichever
-  /// handshake ran (net/client_auth.h's connection_verdict for OpenSSL's).
+  /// After a server handshake (done or failed): the client-certificate verdict
+  /// (net/client_auth.h's connection_verdict).
   std::shared_ptr<const pki::Verdict> client_verdict(const ClientAuth& auth);
   /// The client's leaf certificate as PEM ("" when none).
   std::string peer_certificate_pem();
   /// True when the server handshake refused the client's certificate chain.
   bool certificate_refused();
-  /// True when the gateway's own handshake served this connection (net/tls13_server_handshake.h).
-  bool own_handshake() const { return own_ != nullptr; }
 
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) override;
   awaitable<void> write(std::span<const asio::const_buffer> bufs, error_code& ec) override;
@@ -144,92 +131,54 @@ class TlsTransport final : public proxy::Transport {
   awaitable<void> shutdown() override;
   void close() override;
   bool is_open() const override;
+  /// After a handshake the library ended with an alert: half-closes, reads and discards what
+  /// the client still sends (bounded in time and bytes), then closes. Closing with unread bytes
+  /// makes the kernel send a reset, which can destroy the alert before the client reads it (a
+  /// TLS 1.3 client sends its request before it sees the refusal of its certificate).
+  awaitable<void> close_after_alert();
 
-  // ---- the worker's fast lane (net/fast_lane.h): handed-over connections only ---------------
-  /// At an idle moment: hands the records over when due; true when the connection runs on the
-  /// gateway's record layer with nothing buffered, so the lane can take it.
-  bool lane_ready();
+  // ---- the worker's fast lane (net/fast_lane.h): the same SSL object, without coroutines ----
+  /// At an idle moment: true when the connection is established with nothing buffered in the
+  /// library, so the lane can take it.
+  bool lane_ready() const;
   /// Takes the socket out of the io_context's reactor (the lane polls it itself); returns it.
   int lane_detach();
   /// Puts the socket back under the io_context.
   void lane_attach();
-  /// Reads what the socket has, without waiting: see records_read_now.
-  std::optional<std::size_t> lane_read(asio::mutable_buffer buf, error_code& ec) {
-    last_read_full_ = true;  // until a receive of this read shows the socket emptied
-    return records_read_now(buf, ec);
-  }
-  /// After lane_read: bytes may remain that no new readiness edge will announce (it was served
-  /// from the record layer, its last receive filled its buffer, or whole records wait).
+  /// SSL_read without waiting: the bytes read, or 0 with `ec` set (end of stream, failure);
+  /// nullopt when the socket has nothing yet (wait for readiness, then call again).
+  std::optional<std::size_t> lane_read(asio::mutable_buffer buf, error_code& ec);
+  /// After lane_read: bytes may remain that no new readiness edge will announce (bytes in the
+  /// library's buffers, or in the socket when the last read did not find it empty).
   bool lane_more_input() const;
-  /// Between requests: frees the record layer's input buffer when it holds nothing.
-  void lane_idle();
-  /// Seals `bufs` and sends what the socket takes at once; the sealed bytes it did not take are
-  /// appended to `rest`. False when sealing or sending failed (`ec`).
-  bool lane_write(std::span<const asio::const_buffer> bufs, std::vector<std::uint8_t>& rest,
+  /// SSL_write of `bufs` (after `pending`, which must go first) as far as the socket takes them
+  /// without waiting; what the library did not accept stays in `pending`, in order, to be
+  /// written again by the next call once the socket is writable. False when writing failed
+  /// (`ec`).
+  bool lane_write(std::span<const asio::const_buffer> bufs, std::vector<std::uint8_t>& pending,
                   error_code& ec);
 
  private:
   enum class Op { Accept, Connect, Read, Write, Shutdown };
-  /// Runs one OpenSSL call to completion, waiting for the socket whenever OpenSSL asks (the
+  /// Runs one library call to completion, waiting for the socket whenever the library asks (the
   /// deadline is armed only then). Returns the call's positive result, or 0 with `ec` set.
   awaitable<int> drive(Op op, void* data, int size, error_code& ec);
-  /// Makes the SSL object (and attaches it, if the socket is open).
-  void create_ssl();
-  /// Attaches the socket to the SSL object (once both exist).
+  /// Attaches the socket to the SSL object (once the socket is open).
   void attach();
+  /// SSL_write of `data` without waiting: how much the library took; `ec` set on failure.
+  std::size_t write_now(const std::uint8_t* data, std::size_t size, error_code& ec);
   /// After a failed read: remembers that the peer has closed or reset the connection (not on
   /// a timeout), and reports a close without close_notify as a plain end of stream.
   void note_read_failure(error_code& ec);
 
-  // The gateway's own TLS 1.3 server handshake (tls_transport_handshake.cpp).
-  /// Peeks at the ClientHello: when the own handshake takes it, runs it (`served` true, the
-  /// result returned); otherwise leaves the bytes in the socket for OpenSSL (`served` false).
-  awaitable<error_code> own_server_handshake(const tls13::ServerSetup& setup, bool& served);
-  /// Waits until the socket is readable (writable), within the deadline.
-  awaitable<void> wait_socket(asio::socket_base::wait_type what, error_code& ec);
-
-  // After the hand-off (tls_transport_records.cpp).
-  void try_handoff();
-  /// Reads what the socket has without waiting: the bytes read, or 0 with `ec` set; nullopt
-  /// when the socket has nothing yet (wait, then call again).
-  std::optional<std::size_t> records_read_now(asio::mutable_buffer buf, error_code& ec);
-  /// Waits for the socket within the deadline, then reads.
-  awaitable<std::size_t> records_read_some(asio::mutable_buffer buf, error_code& ec);
-  /// Seals the next batch of `bufs` (from `index`, `offset`, advanced) into `out`.
-  bool records_seal_batch(std::span<const asio::const_buffer> bufs, std::size_t& index,
-                          std::size_t& offset, std::vector<std::uint8_t>& out);
-  /// Seals and sends `bufs` as far as the socket takes them without waiting: true when all went
-  /// out; otherwise `rest` holds the sealed bytes not sent and `index`, `offset` what follows.
-  bool records_write_now(std::span<const asio::const_buffer> bufs, std::size_t& index,
-                         std::size_t& offset, std::vector<std::uint8_t>& rest, error_code& ec);
-  /// Sends `rest` once the socket can take it, then seals and sends `bufs` from `index`,
-  /// `offset`, waiting as needed.
-  awaitable<void> records_write(std::span<const asio::const_buffer> bufs, std::size_t index,
-                                std::size_t offset, std::vector<std::uint8_t> rest, error_code& ec);
-  awaitable<void> records_shutdown();
-  /// Sends `bytes`: at once if the socket takes them, else waiting within the deadline.
-  awaitable<void> send_records(std::vector<std::uint8_t>& bytes, error_code& ec);
-  /// Waits within the deadline until the socket has taken all of `bytes` from `sent` on.
-  awaitable<void> send_records_waiting(std::vector<std::uint8_t>& bytes, std::size_t sent,
-                                       error_code& ec);
-  /// Sends the fatal alert a failed record layer owes the peer, if the socket takes it at once.
-  void send_failure_alert();
-
   asio::ip::tcp::socket socket_;
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;                      ///< nullptr until made, and after the hand-off
-  std::unique_ptr<RecordChannel> records_;  ///< set by the hand-off (ssl_ is freed then)
-  /// The own handshake's outcome (its keys already moved to records_), when it served.
-  std::unique_ptr<tls13::ServerHandshake> own_;
-  bool watched_ = false;  ///< the handshake was watched for a hand-off
+  SSL* ssl_ = nullptr;
   bool attached_ = false;
   bool peer_closed_ = false;     ///< a read saw the peer's close: shutdown() sends no close_notify
   int detached_fd_ = -1;         ///< the socket while the fast lane holds it
-  bool last_read_full_ = false;  ///< the last receive filled the space it was given
+  bool socket_drained_ = false;  ///< the last lane_read found the socket empty
   asio::ip::tcp protocol_ = asio::ip::tcp::v4();
   Deadline deadline_;
-  /// The socket's descriptor, attached or not.
-  int fd() { return detached_fd_ >= 0 ? detached_fd_ : socket_.native_handle(); }
 };
 
 /// True when `host` is an IPv4 or IPv6 literal.

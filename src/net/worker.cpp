@@ -37,7 +37,7 @@ Worker::Worker(int id, std::shared_ptr<const proxy::Runtime> runtime, const TlsC
   std::vector<asio::ssl::context*> upstream_tls;
   for (const auto& c : tls_.upstreams) upstream_tls.push_back(c.get());
   pool_ = std::make_unique<UpstreamPool>(io_, *runtime_, upstream_tls);
-  if (FastLaneLoop::enabled_by_environment()) lane_ = FastLaneLoop::create(io_, *pool_);
+  if (runtime_->config.fast_lane) lane_ = FastLaneLoop::create(io_, *pool_);
   if (lane_) {
     pool_->set_idle_lender([lane = lane_.get()](std::size_t upstream, std::size_t ei) {
       return lane->lend(upstream, ei);
@@ -155,14 +155,19 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tc
       }
       if (hs) {
         log_failed_handshake(ctx, acceptor, t->certificate_refused(), hs);
-        t->close();
+        // An alert the library sent (SSL error category) must reach the client.
+        if (hs.category() == asio::error::get_ssl_category()) {
+          co_await t->close_after_alert();
+        } else {
+          t->close();
+        }
       } else {
         // A verdict counts once per completed handshake (a refused one is counted by
         // log_failed_handshake); probes that never finish a handshake are not verdicts.
         if (ctx.client_cert) {
           runtime_->metrics->count_client_verdict(ctx.client_cert->code, ctx.client_cert->ok());
         }
-        runtime_->metrics->count_tls_handshake(t->own_handshake());
+        runtime_->metrics->count_tls_handshake(SSL_session_reused(t->native()) == 1);
         ctx.tls = t->facts();
         transport = std::move(t);
       }
@@ -180,10 +185,6 @@ asio::awaitable<void> Worker::session(asio::ip::tcp::socket socket, asio::ip::tc
         transport->close();
       }
       sessions_.erase(self);
-      if (acceptor.tls) {
-        runtime_->metrics->count_tls_connection(
-            static_cast<TlsTransport*>(transport.get())->handed_over());
-      }
     }
   } catch (const std::exception& e) {
     core::log(LogLevel::Error, "listener {}: connection from {} failed: {}", listener.config->name,

@@ -100,6 +100,28 @@ Result<void> add_conf_extension(X509* cert, X509* issuer, int nid, const std::st
   return {};
 }
 
+/// One GENERAL_NAME of `type` from its text, as OpenSSL's a2i_GENERAL_NAME (which AWS-LC lacks):
+/// an IP address is parsed (IPv4 or IPv6), the other types are taken as given in an IA5String.
+/// nullptr when the IP address does not parse or on out of memory.
+GeneralNamePtr make_general_name(int type, const std::string& value) {
+  GeneralNamePtr gen(GENERAL_NAME_new());
+  if (!gen) return nullptr;
+  if (type == GEN_IPADD) {
+    ASN1_OCTET_STRING* ip = a2i_IPADDRESS(value.c_str());
+    if (ip == nullptr) return nullptr;
+    GENERAL_NAME_set0_value(gen.get(), type, ip);
+    return gen;
+  }
+  ASN1_IA5STRING* text = ASN1_IA5STRING_new();
+  if (text == nullptr) return nullptr;
+  if (ASN1_STRING_set(text, value.data(), static_cast<ossl_ssize_t>(value.size())) != 1) {
+    ASN1_IA5STRING_free(text);
+    return nullptr;
+  }
+  GENERAL_NAME_set0_value(gen.get(), type, text);
+  return gen;
+}
+
 Result<GeneralNamesPtr> build_general_names(const std::vector<std::string>& sans) {
   GeneralNamesPtr gens(sk_GENERAL_NAME_new_null());
   if (!gens) return std::unexpected(openssl_failure("out of memory"));
@@ -123,9 +145,9 @@ Result<GeneralNamesPtr> build_general_names(const std::vector<std::string>& sans
       return fail(
           fmt::format("SAN \"{}\": unsupported type \"{}\" (DNS, IP, email, URI)", san, type));
     }
-    GeneralNamePtr gen(a2i_GENERAL_NAME(nullptr, nullptr, nullptr, gen_type, value.c_str(), 0));
+    GeneralNamePtr gen(make_general_name(gen_type, value));
     if (!gen) return std::unexpected(openssl_failure(fmt::format("invalid SAN \"{}\"", san)));
-    if (sk_GENERAL_NAME_push(gens.get(), gen.get()) <= 0) {
+    if (sk_GENERAL_NAME_push(gens.get(), gen.get()) == 0) {
       return std::unexpected(openssl_failure("out of memory"));
     }
     gen.release();  // owned by the stack now
@@ -262,17 +284,25 @@ std::string bio_contents(BIO* bio) {
 // ---------------------------------------------------------------------------------------------
 
 Result<EvpPkeyPtr> generate_key(KeyType type) {
-  EvpPkeyPtr key;
+  EvpPkeyCtxPtr ctx;
+  bool ready = false;
   switch (type) {
     case KeyType::EcP256:
-      key.reset(EVP_EC_gen(SN_X9_62_prime256v1));  // the name both EC paths know
+      ctx.reset(EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr));
+      ready = ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 &&
+              EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx.get(), NID_X9_62_prime256v1) == 1;
       break;
     case KeyType::Rsa2048:
-      key.reset(EVP_RSA_gen(2048));
+      ctx.reset(EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nullptr));
+      ready = ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 &&
+              EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) == 1;  // exponent 65537
       break;
   }
-  if (!key) return std::unexpected(openssl_failure("key generation failed"));
-  return key;
+  EVP_PKEY* raw = nullptr;
+  if (!ready || EVP_PKEY_keygen(ctx.get(), &raw) != 1) {
+    return std::unexpected(openssl_failure("key generation failed"));
+  }
+  return EvpPkeyPtr(raw);
 }
 
 Result<X509NamePtr> parse_distinguished_name(std::string_view rfc2253) {
@@ -403,7 +433,7 @@ Result<IssuedCert> issue_certificate(const CertSpec& spec) {
     key_usage = *spec.key_usage;
   } else if (spec.is_ca) {
     key_usage = {"keyCertSign", "cRLSign"};
-  } else if (EVP_PKEY_get_base_id(out.key.get()) == EVP_PKEY_RSA) {
+  } else if (EVP_PKEY_id(out.key.get()) == EVP_PKEY_RSA) {
     key_usage = {"digitalSignature", "keyEncipherment"};
   } else {
     key_usage = {"digitalSignature"};
@@ -493,7 +523,9 @@ Result<X509CrlPtr> issue_crl(const CrlSpec& spec) {
 
 std::string private_key_to_pem(EVP_PKEY* key) {
   if (key == nullptr) return {};
-  BioPtr bio(BIO_new(BIO_s_secmem()));  // buffer cleansed when freed
+  // AWS-LC has no secure heap, but OPENSSL_free and OPENSSL_realloc wipe every buffer they
+  // release, so the memory BIO's copy of the key is cleansed when freed.
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio ||
       PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     ERR_clear_error();

@@ -8,7 +8,10 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
 #include <openssl/err.h>
+#include <openssl/obj.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -244,10 +247,9 @@ BioPtr memory_bio(const std::string& text) {
 /// The innermost OpenSSL reason ("too long", "unsupported"), clearing the queue: the whole
 /// error stack is noise to an operator who only needs to know the block is damaged.
 std::string first_reason_and_clear() {
-  const unsigned long code = ERR_peek_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  const std::string reason = openssl_reason_text(ERR_peek_error());
   ERR_clear_error();
-  return reason != nullptr ? fmt::format(": {}", reason) : std::string();
+  return reason.empty() ? std::string() : ": " + reason;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,21 +370,25 @@ std::vector<std::string> key_usage_names(std::uint32_t ku) {
 
 std::string key_type_text(const EVP_PKEY* key) {
   if (key == nullptr) return {};
-  switch (EVP_PKEY_get_base_id(key)) {
+  const int type = EVP_PKEY_id(key);
+  switch (type) {
     case EVP_PKEY_EC: {
-      char group[80] = {};
-      std::size_t len = 0;
-      if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) != 1) return "EC";
-      const char* nist = EC_curve_nid2nist(OBJ_txt2nid(group));
-      return fmt::format("EC {}", nist != nullptr ? nist : group);
+      // A named curve: its NIST name when it has one (P-256), else its short name (secp256k1).
+      const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key);
+      const EC_GROUP* group = ec != nullptr ? EC_KEY_get0_group(ec) : nullptr;
+      const int curve = group != nullptr ? EC_GROUP_get_curve_name(group) : NID_undef;
+      if (curve == NID_undef) return "EC";
+      const char* nist = EC_curve_nid2nist(curve);
+      return fmt::format("EC {}", nist != nullptr ? nist : OBJ_nid2sn(curve));
     }
     case EVP_PKEY_RSA:
-      return fmt::format("RSA {}", EVP_PKEY_get_bits(key));
+      return fmt::format("RSA {}", EVP_PKEY_bits(key));
     case EVP_PKEY_RSA_PSS:
-      return fmt::format("RSA-PSS {}", EVP_PKEY_get_bits(key));
+      return fmt::format("RSA-PSS {}", EVP_PKEY_bits(key));
     default: {
-      const char* type = EVP_PKEY_get0_type_name(key);
-      return type != nullptr ? type : "unknown";
+      // The short name of the key type (ED25519, DSA), as OpenSSL 3 named it.
+      const char* name = type != NID_undef ? OBJ_nid2sn(type) : nullptr;
+      return name != nullptr ? name : "unknown";
     }
   }
 }
@@ -518,7 +524,7 @@ bool key_matches_certificate(EVP_PKEY* key, X509* cert) {
     return false;
   }
   ERR_set_mark();
-  const bool match = EVP_PKEY_eq(key, cert_key) == 1;
+  const bool match = EVP_PKEY_cmp(key, cert_key) == 1;
   ERR_pop_to_mark();
   return match;
 }
@@ -550,19 +556,19 @@ CertSummary summarize(X509* cert) {
   if (std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> gens(static_cast<GENERAL_NAMES*>(
           X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
       gens) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(gens.get()); ++i) {
+    for (std::size_t i = 0; i < sk_GENERAL_NAME_num(gens.get()); ++i) {
       s.sans.push_back(general_name_text(sk_GENERAL_NAME_value(gens.get(), i)));
     }
   }
 
   const std::uint32_t flags = X509_get_extension_flags(cert);
   s.is_ca = (flags & EXFLAG_CA) != 0;
-  s.self_signed = X509_self_signed(cert, 0) == 1;
+  s.self_signed = is_self_signed(cert, false);
 
   if (std::unique_ptr<EXTENDED_KEY_USAGE, EkuFree> eku(static_cast<EXTENDED_KEY_USAGE*>(
           X509_get_ext_d2i(cert, NID_ext_key_usage, nullptr, nullptr)));
       eku) {
-    for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+    for (std::size_t i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
       s.extended_key_usage.push_back(object_text(sk_ASN1_OBJECT_value(eku.get(), i), true));
     }
   }

@@ -1,4 +1,5 @@
-// RAII owners for OpenSSL objects and the error-queue reader shared by pki/ and net/tls.
+// RAII owners for OpenSSL objects, the error-queue reader and the self-signed test shared by
+// pki/, diag/ and net/tls.
 #pragma once
 
 #include <openssl/bio.h>
@@ -6,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +44,19 @@ using X509StackPtr =
 /// SSL_CTX_set0_chain and friends). nullptr only when OpenSSL is out of memory.
 X509StackPtr make_x509_stack(const std::vector<X509Ptr>& certs);
 
-/// Drains the thread's OpenSSL error queue into one line ("" when empty).
+/// Drains the thread's OpenSSL error queue into one line ("" when empty): each error as
+/// "error:<code>:<library>:<reason>", its reason as openssl_reason_text() words.
 std::string openssl_errors();
+
+/// The reason of an error-queue code as lower-case words ("no start line", "wrong tag"), as
+/// OpenSSL 3 spelled them; reasons already written as text ("No such file or directory") are
+/// kept. "" when the code has no known reason.
+std::string openssl_reason_text(std::uint32_t code);
+
+/// Whether `cert` looks self-signed, as OpenSSL 3's X509_self_signed decided: it has a public
+/// key, its subject equals its issuer, its authority key identifier (if any) names itself and
+/// its signature algorithm fits its own key type. With `check_signature` the signature must
+/// also verify with its own key. False for nullptr.
+bool is_self_signed(X509* cert, bool check_signature);
 
 }  // namespace portcullis::pki

@@ -128,11 +128,11 @@ Result<std::vector<X509CrlPtr>> parse_crls(std::string_view data, const std::str
         const unsigned long err = ERR_peek_last_error();
         const bool at_end =
             ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
-        const char* reason = err != 0 ? ERR_reason_error_string(err) : nullptr;
+        const std::string reason = openssl_reason_text(err);
         ERR_pop_to_mark();
         if (at_end) break;
         return fail(fmt::format("\"{}\": CRL {} is damaged{}", name, crls.size() + 1,
-                                reason != nullptr ? fmt::format(": {}", reason) : ""));
+                                reason.empty() ? "" : ": " + reason));
       }
       ERR_pop_to_mark();
       crls.emplace_back(crl);
@@ -257,7 +257,7 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
   // A CA of trusted_ca that is not self-signed only anchors chains when its own issuer is
   // there too (no partial chains, see verify.cpp).
   for (const X509Ptr& ca : ts->trusted_cas_) {
-    if (X509_self_signed(ca.get(), 0) == 1) continue;
+    if (is_self_signed(ca.get(), false)) continue;
     const bool issuer_present =
         std::any_of(ts->trusted_cas_.begin(), ts->trusted_cas_.end(), [&](const X509Ptr& other) {
           return X509_check_issued(other.get(), ca.get()) == X509_V_OK;
@@ -288,7 +288,7 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
                                  "certificates only",
                                  iname, cert_label(i, cert.get()), not_ca_reason(cert.get())));
     }
-    if (X509_self_signed(cert.get(), 0) == 1) {
+    if (is_self_signed(cert.get(), false)) {
       ts->warnings_.push_back(fmt::format(
           "\"{}\": {} is a self-signed root: roots in intermediates are not trusted; move it to "
           "trusted_ca if it should be",
@@ -347,14 +347,14 @@ Result<std::shared_ptr<const TrustStore>> TrustStore::from_certificates(Inputs i
   ts->client_ca_list_.reset(sk_X509_NAME_new_null());
   if (!ts->client_ca_list_) return fail("out of memory");
   for (const X509Ptr& ca : ts->trusted_cas_) {
-    const X509_NAME* subject = X509_get_subject_name(ca.get());
+    X509_NAME* subject = X509_get_subject_name(ca.get());  // X509_NAME_dup takes it non-const
     bool duplicate = false;
-    for (int j = 0; j < sk_X509_NAME_num(ts->client_ca_list_.get()); ++j) {
+    for (std::size_t j = 0; j < sk_X509_NAME_num(ts->client_ca_list_.get()); ++j) {
       duplicate |= X509_NAME_cmp(sk_X509_NAME_value(ts->client_ca_list_.get(), j), subject) == 0;
     }
     if (duplicate) continue;
     X509NamePtr copy(X509_NAME_dup(subject));
-    if (!copy || sk_X509_NAME_push(ts->client_ca_list_.get(), copy.get()) <= 0) {
+    if (!copy || sk_X509_NAME_push(ts->client_ca_list_.get(), copy.get()) == 0) {
       return fail("out of memory");
     }
     copy.release();  // owned by the stack now

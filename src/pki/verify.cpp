@@ -9,12 +9,18 @@
 //   trusted_ca holding only an issuing intermediate is then rejected with a hint naming the root
 //   to add, rather than silently trusting a CA whose own validity and revocation are unchecked.
 // - max_depth is OpenSSL's verify depth: intermediates only (nginx ssl_verify_depth).
-// - X509_V_FLAG_X509_STRICT, security level 2, and with CRLs CRL_CHECK | CRL_CHECK_ALL.
+// - Security level 2 and, with CRLs, CRL_CHECK | CRL_CHECK_ALL. AWS-LC has no security levels,
+//   so level 2 is checked here, with OpenSSL's error codes and order (see check_leaf_level and
+//   check_chain_level). AWS-LC's X509_V_FLAG_X509_STRICT is 0: its strict checks are always on.
+// - AWS-LC's path builder says "issuer not found" where OpenSSL 3 named the failure (a chain cut
+//   at the depth limit, an issuer that is not a CA, a self-signed leaf): after a failure,
+//   finish_chain_as_openssl3 restores OpenSSL 3's reports, which the codes and hints explain.
 #include "pki/verify.h"
 
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -57,33 +63,106 @@ bool is_internal_error(int error) {
          error == X509_V_ERR_STORE_LOOKUP || error == X509_V_ERR_INVALID_CALL;
 }
 
+/// Records one error once per (error, depth). False when the state is full.
+bool record(CallbackState& state, int error, int depth, X509* cert, X509_CRL* crl) {
+  for (std::size_t i = 0; i < state.count; ++i) {
+    if (state.errors[i].error == error && state.errors[i].depth == depth) return true;
+  }
+  if (state.count == state.errors.size()) {
+    state.overflow = true;
+    return false;
+  }
+  Recorded& r = state.errors[state.count++];
+  r.depth = depth;
+  r.error = error;
+  if (cert != nullptr && X509_up_ref(cert) == 1) r.cert.reset(cert);
+  if (crl != nullptr && X509_CRL_up_ref(crl) == 1) r.crl.reset(crl);
+  return true;
+}
+
 int record_error(int ok, X509_STORE_CTX* ctx) {
   if (ok == 1) return 1;
   auto* state = static_cast<CallbackState*>(X509_STORE_CTX_get_app_data(ctx));
   if (state == nullptr) return 0;
   const int error = X509_STORE_CTX_get_error(ctx);
-  const int depth = X509_STORE_CTX_get_error_depth(ctx);
-  for (std::size_t i = 0; i < state->count; ++i) {
-    if (state->errors[i].error == error && state->errors[i].depth == depth) return 1;
-  }
-  if (state->count == state->errors.size()) {
-    state->overflow = true;
+  if (!record(*state, error, X509_STORE_CTX_get_error_depth(ctx),
+              X509_STORE_CTX_get_current_cert(ctx), X509_STORE_CTX_get0_current_crl(ctx))) {
     return 0;
-  }
-  Recorded& r = state->errors[state->count++];
-  r.depth = depth;
-  r.error = error;
-  if (X509* cert = X509_STORE_CTX_get_current_cert(ctx);
-      cert != nullptr && X509_up_ref(cert) == 1) {
-    r.cert.reset(cert);
-  }
-  if (X509_CRL* crl = X509_STORE_CTX_get0_current_crl(ctx);
-      crl != nullptr && X509_CRL_up_ref(crl) == 1) {
-    r.crl.reset(crl);
   }
   // SECURITY: returning 1 lets OpenSSL go on so that every error is recorded. The verdict is
   // Failed as soon as one error was recorded, whatever X509_verify_cert returns.
   return is_internal_error(error) ? 0 : 1;
+}
+
+// Security level 2 (112 bits), as OpenSSL's check_key_level and check_sig_level: AWS-LC has no
+// security levels, and without this an RSA-1024 or SHA-1 chain would pass.
+constexpr int kMinSecurityBits = 112;
+
+/// Whether `cert`'s public key gives at least kMinSecurityBits (OpenSSL's EVP_PKEY_security_bits:
+/// RSA >= 2048 bits, EC orders >= 224 bits, Ed25519). An unreadable key is not secure.
+bool key_meets_level(X509* cert) {
+  const EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (key == nullptr) return false;
+  switch (EVP_PKEY_id(key)) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS:
+      return EVP_PKEY_bits(key) >= 2048;
+    case EVP_PKEY_EC:
+      return EVP_PKEY_bits(key) / 2 >= kMinSecurityBits;  // half the group order's bits
+    case EVP_PKEY_ED25519:
+      return true;  // 128 bits
+    default:
+      return false;
+  }
+}
+
+/// Whether `cert`'s signature gives at least kMinSecurityBits (OpenSSL's X509_get_signature_info:
+/// half the digest's bits, SHA-1 and MD5 counted as broken). An unknown algorithm is not secure.
+bool signature_meets_level(const X509* cert) {
+  const int signature_nid = X509_get_signature_nid(cert);
+  // AWS-LC verifies RSASSA-PSS with SHA-256, SHA-384 or SHA-512 only: never below 128 bits.
+  if (signature_nid == NID_rsassaPss) return true;
+  int digest_nid = NID_undef;
+  int key_nid = NID_undef;
+  if (OBJ_find_sigid_algs(signature_nid, &digest_nid, &key_nid) == 0) return false;
+  if (digest_nid == NID_undef) return key_nid == NID_ED25519;
+  if (digest_nid == NID_sha1 || digest_nid == NID_md5 || digest_nid == NID_md5_sha1) return false;
+  const EVP_MD* md = EVP_get_digestbynid(digest_nid);
+  return md != nullptr && EVP_MD_size(md) * 4 >= kMinSecurityBits;
+}
+
+/// OpenSSL checks the leaf's key first, before building the chain.
+void check_leaf_level(CallbackState& state, X509* leaf) {
+  if (!key_meets_level(leaf)) record(state, X509_V_ERR_EE_KEY_TOO_SMALL, 0, leaf, nullptr);
+}
+
+/// Then, on the chain it built (complete or not): every issuer's key, and the signature of every
+/// certificate but the top one.
+void check_chain_level(CallbackState& state, const std::vector<X509*>& chain) {
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    const int depth = static_cast<int>(i);
+    if (i > 0 && !key_meets_level(chain[i])) {
+      record(state, X509_V_ERR_CA_KEY_TOO_SMALL, depth, chain[i], nullptr);
+    }
+    if (i + 1 < chain.size() && !signature_meets_level(chain[i])) {
+      record(state, X509_V_ERR_CA_MD_TOO_WEAK, depth, chain[i], nullptr);
+    }
+  }
+}
+
+/// X509_verify_cert_error_string(), with OpenSSL's text for the security-level errors AWS-LC
+/// never raises (and so has no text for).
+std::string verify_error_text(int error) {
+  switch (error) {
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+      return "EE certificate key too weak";
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+      return "CA certificate key too weak";
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+      return "CA signature digest algorithm too weak";
+    default:
+      return X509_verify_cert_error_string(error);
+  }
 }
 
 /// The chain built by OpenSSL, as context for the ambiguous errors.
@@ -135,8 +214,8 @@ bool is_issuer_not_found(int error) {
 
 /// code_for_verify_error() refined with the chain: OpenSSL reports "issuer not found" both for
 /// a missing intermediate and for a chain that ends where trust is missing.
-DenialCode classify(const TrustStore& store, const ChainFacts& facts, int error, int depth) {
-  if (!is_issuer_not_found(error)) return code_for_verify_error(error, depth);
+DenialCode classify(const TrustStore& store, const ChainFacts& facts, int error) {
+  if (!is_issuer_not_found(error)) return code_for_verify_error(error);
   if (facts.chain.empty()) return DenialCode::MtlsChainIncomplete;
   X509* top = facts.chain.back();
   if (facts.top_self_signed) {
@@ -152,6 +231,110 @@ DenialCode classify(const TrustStore& store, const ChainFacts& facts, int error,
     }
   }
   return DenialCode::MtlsChainIncomplete;
+}
+
+/// Whether `error` is one of the reports about where the chain ends (no issuer, a self-signed
+/// top that is not trusted).
+bool is_chain_end_error(int error) {
+  return is_issuer_not_found(error) || error == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+         error == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN;
+}
+
+/// The next certificate of the chain above `top`, as OpenSSL 3 would take it: an issuer from the
+/// store, else one of `untrusted`, else (OpenSSL 3 only) a certificate of `untrusted` whose name
+/// and key issued `top` but that is not a CA. nullptr when there is none.
+X509* next_issuer(const TrustStore& store, const STACK_OF(X509) * untrusted,
+                  const std::vector<X509*>& chain, X509* top) {
+  const auto in_chain = [&](X509* c) {
+    return std::find(chain.begin(), chain.end(), c) != chain.end();
+  };
+  for (const X509Ptr& ca : store.trusted_cas()) {
+    if (!in_chain(ca.get()) && X509_check_issued(ca.get(), top) == X509_V_OK) return ca.get();
+  }
+  for (std::size_t i = 0; i < sk_X509_num(untrusted); ++i) {
+    X509* c = sk_X509_value(untrusted, i);
+    if (!in_chain(c) && X509_check_issued(c, top) == X509_V_OK) return c;
+  }
+  for (std::size_t i = 0; i < sk_X509_num(untrusted); ++i) {
+    X509* c = sk_X509_value(untrusted, i);
+    if (in_chain(c) || X509_check_ca(c) != 0 ||
+        X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(top)) != 0) {
+      continue;
+    }
+    EVP_PKEY* key = X509_get0_pubkey(c);
+    if (key != nullptr && X509_verify(top, key) == 1) return c;
+  }
+  return nullptr;
+}
+
+/// After a failed verification: the chain OpenSSL 3 would have built, and what it reported where
+/// AWS-LC only says "issuer not found". AWS-LC's path builder (OpenSSL 1.1.0's) skips candidates
+/// OpenSSL 3 took and then reported on: it takes no issuer whose keyUsage lacks keyCertSign (a
+/// leaf signing another: OpenSSL 3 said INVALID_CA at its depth), calls no such certificate
+/// self-signed (a self-signed client certificate: DEPTH_ZERO_SELF_SIGNED_CERT, or
+/// SELF_SIGNED_CERT_IN_CHAIN above the leaf), and stops silently at verify_depth (OpenSSL 3 said
+/// CERT_CHAIN_TOO_LONG there, besides the missing issuer). The verdicts, evidence and hints read
+/// those reports, so the chain is completed here and the chain-end errors rewritten as OpenSSL 3
+/// recorded them. SECURITY: only called once the verification failed (an error was recorded); a
+/// chain-end error is only dropped when an INVALID_CA recorded here replaces it, so it stays
+/// failed.
+void finish_chain_as_openssl3(const TrustStore& store, const STACK_OF(X509) * untrusted,
+                              const VerifyPolicy& policy, int max_depth, CallbackState& state,
+                              std::vector<X509*>& chain) {
+  const auto ends_chain = [&](const Recorded& r) {
+    return is_chain_end_error(r.error) && r.depth == static_cast<int>(chain.size()) - 1;
+  };
+  if (chain.empty() ||
+      std::none_of(state.errors.begin(), state.errors.begin() + state.count, ends_chain)) {
+    return;
+  }
+  const std::size_t presented_length = chain.size();
+  bool invalid_ca = false;
+  bool too_long = false;
+  bool complete = false;
+  for (;;) {
+    X509* top = chain.back();
+    const bool self_signed = is_self_signed(top, false);
+    if (store.is_trusted_ca(top) && (self_signed || policy.allow_partial_chain)) {
+      complete = true;
+      break;
+    }
+    // OpenSSL 3 builds at most verify_depth + 2 certificates; an untrusted top there is too long.
+    too_long = static_cast<int>(chain.size()) > max_depth + 1;
+    if (self_signed || too_long) break;
+    X509* issuer = next_issuer(store, untrusted, chain, top);
+    if (issuer == nullptr) break;
+    chain.push_back(issuer);
+    if (X509_check_ca(issuer) == 0) {
+      record(state, X509_V_ERR_INVALID_CA, static_cast<int>(chain.size()) - 1, issuer, nullptr);
+      invalid_ca = true;
+    }
+  }
+  X509* top = chain.back();
+  const bool self_signed = is_self_signed(top, false);
+  if (chain.size() == presented_length && !too_long && !self_signed) return;  // as AWS-LC said
+  if (complete && !invalid_ca) return;  // never drop the only error
+
+  // Replace AWS-LC's chain-end errors (at the old top) by OpenSSL 3's (at the new one).
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < state.count; ++i) {
+    if (state.errors[i].depth == static_cast<int>(presented_length) - 1 &&
+        is_chain_end_error(state.errors[i].error)) {
+      continue;
+    }
+    if (kept != i) state.errors[kept] = std::move(state.errors[i]);
+    ++kept;
+  }
+  for (std::size_t i = kept; i < state.count; ++i) state.errors[i] = Recorded{};
+  state.count = kept;
+  if (complete) return;
+  const int depth = static_cast<int>(chain.size()) - 1;
+  if (too_long) record(state, X509_V_ERR_CERT_CHAIN_TOO_LONG, depth, top, nullptr);
+  const int end_error = self_signed ? (depth == 0 ? X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+                                                  : X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)
+                        : store.is_trusted_ca(top) ? X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+                                                   : X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+  record(state, end_error, depth, top, nullptr);
 }
 
 std::string_view wanted_eku(const VerifyPolicy& policy) {
@@ -204,7 +387,7 @@ Verdict internal_failure(X509* leaf, std::string reason) {
 
 // ---------------------------------------------------------------------------------------------
 
-DenialCode code_for_verify_error(int x509_error, int depth) {
+DenialCode code_for_verify_error(int x509_error) {
   switch (x509_error) {
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
       return DenialCode::MtlsSelfSigned;
@@ -235,15 +418,6 @@ DenialCode code_for_verify_error(int x509_error, int depth) {
     case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
     case X509_V_ERR_INVALID_NON_CA:
       return DenialCode::MtlsCaInvalid;
-    // X509_STRICT findings about CA markings: a CA problem above the leaf, the leaf's own
-    // problem at depth 0.
-    case X509_V_ERR_CA_BCONS_NOT_CRITICAL:
-    case X509_V_ERR_CA_CERT_MISSING_KEY_USAGE:
-    case X509_V_ERR_PATHLEN_INVALID_FOR_NON_CA:
-    case X509_V_ERR_PATHLEN_WITHOUT_KU_KEY_CERT_SIGN:
-    case X509_V_ERR_KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA:
-    case X509_V_ERR_MISSING_SUBJECT_KEY_IDENTIFIER:
-      return depth > 0 ? DenialCode::MtlsCaInvalid : DenialCode::MtlsCertInvalid;
     // CRL problems: the revocation status is unknown, which is not "revoked".
     // SECURITY: still a failure, never a pass.
     case X509_V_ERR_UNABLE_TO_GET_CRL:
@@ -282,14 +456,20 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
     return v;
   };
 
-  BorrowedStackPtr untrusted(sk_X509_new_reserve(
-      nullptr, static_cast<int>(presented.size() + store.intermediates().size())));
+  BorrowedStackPtr untrusted(sk_X509_new_null());
   if (!untrusted) return done(internal_failure(leaf, "out of memory"));
   // The client's intermediates first (as sent), then the configured helpers.
+  // SECURITY: a helper silently missing could change the verdict: a failed push rejects.
   for (std::size_t i = 1; i < presented.size(); ++i) {
-    if (presented[i] != nullptr) sk_X509_push(untrusted.get(), presented[i]);
+    if (presented[i] != nullptr && sk_X509_push(untrusted.get(), presented[i]) == 0) {
+      return done(internal_failure(leaf, "out of memory"));
+    }
   }
-  for (const X509Ptr& cert : store.intermediates()) sk_X509_push(untrusted.get(), cert.get());
+  for (const X509Ptr& cert : store.intermediates()) {
+    if (sk_X509_push(untrusted.get(), cert.get()) == 0) {
+      return done(internal_failure(leaf, "out of memory"));
+    }
+  }
 
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.store(), leaf, untrusted.get()) != 1) {
@@ -310,8 +490,6 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
   }
   const int max_depth = std::clamp(policy.max_depth, 0, kMaxVerifyDepth);
   X509_VERIFY_PARAM_set_depth(param, max_depth);
-  // Level 2 (112 bits): RSA >= 2048, no SHA-1 signatures; what Debian's OpenSSL defaults to.
-  X509_VERIFY_PARAM_set_auth_level(param, 2);
   const auto now = policy.at.value_or(std::chrono::system_clock::now());
   if (policy.at) {
     X509_VERIFY_PARAM_set_time(param, std::chrono::system_clock::to_time_t(*policy.at));
@@ -327,19 +505,27 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
   CallbackState state;
   X509_STORE_CTX_set_app_data(ctx.get(), &state);
   X509_STORE_CTX_set_verify_cb(ctx.get(), record_error);
+  // Level 2 (112 bits): RSA >= 2048, no SHA-1 signatures; what Debian's OpenSSL defaults to.
+  check_leaf_level(state, leaf);
   const int rc = X509_verify_cert(ctx.get());
 
   ChainFacts facts;
   if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get()); chain != nullptr) {
-    const int n = sk_X509_num(chain);
-    facts.chain.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) facts.chain.push_back(sk_X509_value(chain, i));
-    if (n > 0) {
-      facts.top_trusted = X509_STORE_CTX_get_num_untrusted(ctx.get()) < n;
-      facts.top_self_signed = X509_self_signed(facts.chain.back(), 0) == 1;
-    }
+    const std::size_t n = sk_X509_num(chain);
+    facts.chain.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) facts.chain.push_back(sk_X509_value(chain, i));
   }
   if (facts.chain.empty()) facts.chain.push_back(leaf);
+  // The callback lets AWS-LC go on after each error, so rc can be 1 with errors recorded.
+  const bool failed = rc != 1 || state.count > 0 || state.overflow;
+  if (failed) {
+    finish_chain_as_openssl3(store, untrusted.get(), policy, max_depth, state, facts.chain);
+  }
+  check_chain_level(state, facts.chain);
+  // The store holds exactly the CAs of trusted_ca, so the top came from it when it is one of
+  // them (same DER).
+  facts.top_trusted = store.is_trusted_ca(facts.chain.back());
+  facts.top_self_signed = is_self_signed(facts.chain.back(), false);
 
   // Our own checks, recorded like OpenSSL's (error 0 = ours).
   struct Own {
@@ -413,14 +599,14 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
   candidates.reserve(state.count + own_count + 1);
   for (std::size_t i = 0; i < state.count; ++i) {
     const Recorded& r = state.errors[i];
-    const DenialCode code = classify(store, facts, r.error, r.depth);
+    const DenialCode code = classify(store, facts, r.error);
     X509* cert = r.cert ? r.cert.get()
                  : r.depth >= 0 && static_cast<std::size_t>(r.depth) < facts.chain.size()
                      ? facts.chain[static_cast<std::size_t>(r.depth)]
                      : nullptr;
     candidates.push_back({code, r.depth, r.error, cert, r.crl.get()});
-    v.issues.push_back(VerifyIssue{r.depth, r.error, code, X509_verify_cert_error_string(r.error),
-                                   subject_text(cert)});
+    v.issues.push_back(
+        VerifyIssue{r.depth, r.error, code, verify_error_text(r.error), subject_text(cert)});
   }
   for (std::size_t i = 0; i < own_count; ++i) {
     const Own& o = own[i];
@@ -434,7 +620,7 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
     // SECURITY: OpenSSL failed without telling why (or told too much): still a failure.
     const int error = X509_STORE_CTX_get_error(ctx.get());
     const std::string reason = state.overflow       ? "too many verification errors"
-                               : error != X509_V_OK ? X509_verify_cert_error_string(error)
+                               : error != X509_V_OK ? verify_error_text(error)
                                                     : "verification failed";
     candidates.push_back({DenialCode::MtlsCertInvalid, -1, error, nullptr, nullptr});
     v.issues.push_back(VerifyIssue{-1, error, DenialCode::MtlsCertInvalid, reason, {}});
@@ -478,11 +664,9 @@ Verdict verify_chain(const TrustStore& store, const std::vector<X509*>& presente
 }
 
 std::string chain_cache_key(const std::vector<X509*>& presented) {
-  // Fetched once: EVP_sha256() is fetched from the provider again on every use (a method-store
-  // lookup under a lock), three times per handshake here.
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  const EVP_MD* const sha256 = EVP_sha256();
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
-  if (sha256 == nullptr || !md || EVP_DigestInit_ex(md.get(), sha256, nullptr) != 1) {
+  if (!md || EVP_DigestInit_ex(md.get(), sha256, nullptr) != 1) {
     ERR_clear_error();
     return {};
   }

@@ -31,9 +31,10 @@ struct VerifyPolicy {
   enum Purpose { Client, Server, Any } purpose = Client;
   /// Verification time; nullopt = now.
   std::optional<std::chrono::system_clock::time_point> at;
-  /// X509_V_FLAG_X509_STRICT (RFC 5280 conformance checks: critical basicConstraints and
-  /// keyUsage on CAs, key identifiers, ...). The gateway turns it off to accept what nginx and
-  /// HAProxy accept; `portcullis verify --strict` turns it on.
+  /// X509_V_FLAG_X509_STRICT, kept for `portcullis verify --strict` and the gateway's choice
+  /// (off, to accept what nginx and HAProxy accept). AWS-LC defines the flag as 0 and always
+  /// applies the checks it has; OpenSSL 3's extra RFC 5280 findings (key identifiers, critical
+  /// basicConstraints and keyUsage on CAs, ...) do not exist there, so this changes nothing.
   bool x509_strict = true;
   /// X509_V_FLAG_PARTIAL_CHAIN: a trusted certificate that is not a self-signed root may end a
   /// chain. Diagnostics only (`portcullis verify --partial-chain`, the conformance runner's
@@ -63,6 +64,6 @@ std::string chain_cache_key(const std::vector<X509*>& presented);
 /// The code an OpenSSL X509_V_ERR_* maps to on its own. The engine refines the ambiguous
 /// "issuer not found" errors with the chain it built (chain_incomplete vs issuer_untrusted vs
 /// self_signed), see verify.cpp.
-core::DenialCode code_for_verify_error(int x509_error, int depth);
+core::DenialCode code_for_verify_error(int x509_error);
 
 }  // namespace portcullis::pki

@@ -1009,3 +1009,28 @@ def headers_without_ids(resp: Response) -> list[tuple[str, str]]:
     """The response headers without those that differ per request (ids, dates)."""
     return [(n.lower(), v) for n, v in resp.header_list
             if n.lower() not in ("x-request-id", "date")]
+
+
+def read_large_response(s, timeout: float) -> tuple[int, bytes]:
+    """One Content-Length response of megabytes: (status, body). Into a bytearray, in bounded
+    time (read_response's bytes concatenation is quadratic at this size)."""
+    s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    buf = bytearray()
+    while b"\r\n\r\n" not in buf:
+        assert time.monotonic() < deadline, "no complete response head in time"
+        chunk = s.recv(1 << 20)
+        assert chunk, f"closed before a complete response head: {bytes(buf[:200])!r}"
+        buf += chunk
+    end = buf.index(b"\r\n\r\n")
+    head = bytes(buf[:end]).decode("latin-1")
+    status = int(head.split(" ", 2)[1])
+    length = int(re.search(r"^content-length:\s*(\d+)", head, re.I | re.M).group(1))
+    body = buf[end + 4:]
+    while len(body) < length:
+        assert time.monotonic() < deadline, f"{len(body)} of {length} bytes in {timeout} s"
+        chunk = s.recv(1 << 20)
+        assert chunk, f"closed after {len(body)} of {length} bytes"
+        body += chunk
+    assert len(body) == length, "more than the response on a keep-alive connection"
+    return status, bytes(body)

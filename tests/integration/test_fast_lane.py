@@ -1,8 +1,8 @@
 """The workers' fast lane (src/net/fast_lane.cpp) against the request pipeline it stands in for.
 
 The same requests go over one keep-alive mTLS connection to two gateways, one with the lane
-(the default) and one with PORTCULLIS_FAST_LANE=off; the upstream must receive the same request
-heads and the client the same responses (request ids and dates aside). The lane's metrics show it
+(the default) and one with `fast_lane: false` in its configuration; the upstream must receive the
+same request heads and the client the same responses (request ids and dates aside). The lane's metrics show it
 served them. Then the lane's own timers: a slow upstream, an idle client, an upstream that
 closes its idle connections.
 """
@@ -16,8 +16,15 @@ import time
 import pytest
 
 from conftest import (FakeUpstream, Gateway, curl, free_port, mtls_listener, read_response, route,
-                      upstream, wait_for)
-from test_tls_records import client_context
+                      tls_context, upstream, wait_for)
+
+
+def client_context(mtls_pki) -> ssl.SSLContext:
+    """Python's TLS 1.3 client presenting good-one's certificate."""
+    ctx = tls_context(mtls_pki.server_root)
+    ctx.load_cert_chain(mtls_pki.cert("good-one"), mtls_pki.key("good-one"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
 
 
 class RecordingUpstream(FakeUpstream):
@@ -97,6 +104,8 @@ def recording(procs):
 
 def lane_gateway(procs, mtls_pki, app, lane: bool, response_timeout: str = "700ms",
                  **limits) -> Gateway:
+    """A gateway in front of `app`; `lane` False: `fast_lane: false` in its configuration, every
+    request goes through the request pipeline."""
     admin = free_port()
     config = {
         "workers": 1,
@@ -109,8 +118,9 @@ def lane_gateway(procs, mtls_pki, app, lane: bool, response_timeout: str = "700m
                                     limits=limits or None)],
         "upstreams": {"app": upstream(app.endpoint, response_timeout=response_timeout)},
     }
-    env = None if lane else {"PORTCULLIS_FAST_LANE": "off"}
-    return Gateway(procs, config, name="lane" if lane else "nolane", env=env)
+    if not lane:
+        config["fast_lane"] = False
+    return Gateway(procs, config, name="lane" if lane else "nolane")
 
 
 def lane_counts(gw) -> dict:
@@ -221,7 +231,7 @@ def test_the_lane_sends_and_answers_what_the_pipeline_does(procs, mtls_pki):
     assert b"X-Forwarded-For: 10.0.0.1, 127.0.0.1" in spoof
     assert b"/body" in b"".join(with_lane[1])  # a body goes through the pipeline
     # The lane served the simple ones to the end and handed the chunked and interim responses
-    # back; with PORTCULLIS_FAST_LANE=off it served nothing.
+    # back; with `fast_lane: false` it served nothing.
     assert with_lane[2]["relayed"] >= 6, with_lane[2]
     assert with_lane[2]["resumed"] == 2, with_lane[2]
     assert without[2] == {"relayed": 0, "resumed": 0}

@@ -6,7 +6,6 @@
 
 #include <string>
 
-#include "../common/ec_keys_mode.h"
 #include "authn/jwt_crypto.h"
 #include "jwt_test_signer.h"
 

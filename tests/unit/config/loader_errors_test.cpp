@@ -55,8 +55,9 @@ TEST_F(LoaderErrorTest, UnknownKeyAtTheRoot) {
 listeners: [ { name: a, listen: "127.0.0.1:1" } ]
 )",
                       "worker", 1,
-                      "unknown key \"worker\" (expected one of: workers, shutdown_timeout, admin, "
-                      "log, errors, listeners, authenticators, upstreams, assertion_signing)");
+                      "unknown key \"worker\" (expected one of: workers, shutdown_timeout, "
+                      "fast_lane, admin, log, errors, listeners, authenticators, upstreams, "
+                      "assertion_signing)");
 }
 
 TEST_F(LoaderErrorTest, UnknownKeyInTls) {

@@ -3,13 +3,17 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <openssl/bytestring.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
+#include <openssl/pkcs8.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -77,20 +81,25 @@ inline void resign(X509* cert, EVP_PKEY* key, const EVP_MD* md) {
 }
 
 /// A PKCS#7 signed-data structure holding `certs` (what `openssl crl2pkcs7 -nocrl` writes).
+/// The certificates are a SET in it: their order is not kept.
 inline std::string pkcs7_der(const std::vector<X509*>& certs) {
-  PKCS7* p7 = PKCS7_new();
-  PKCS7_set_type(p7, NID_pkcs7_signed);
-  PKCS7_content_new(p7, NID_pkcs7_data);
-  for (X509* c : certs) PKCS7_add_certificate(p7, c);
-  unsigned char* buf = nullptr;
-  const int len = i2d_PKCS7(p7, &buf);
-  std::string out(reinterpret_cast<char*>(buf), static_cast<std::size_t>(len));
+  STACK_OF(X509)* stack = sk_X509_new_null();
+  for (X509* c : certs) sk_X509_push(stack, c);
+  CBB cbb;
+  std::uint8_t* buf = nullptr;
+  std::size_t len = 0;
+  const bool ok = CBB_init(&cbb, 0) == 1 && PKCS7_bundle_certificates(&cbb, stack) == 1 &&
+                  CBB_finish(&cbb, &buf, &len) == 1;
+  if (!ok) CBB_cleanup(&cbb);
+  sk_X509_free(stack);  // the certificates stay with the caller
+  EXPECT_TRUE(ok);
+  std::string out(reinterpret_cast<char*>(buf), len);
   OPENSSL_free(buf);
-  PKCS7_free(p7);
   return out;
 }
 
-/// A PKCS#12 archive (AES, PBKDF2: OpenSSL 3's defaults) of `key` (may be null) and `certs`.
+/// A PKCS#12 archive (3DES key, RC2-40 certificates, SHA-1 MAC: AWS-LC's defaults) of `key` (may
+/// be null) and `certs`.
 inline std::string pkcs12_der(const char* password, EVP_PKEY* key, X509* cert,
                               const std::vector<X509*>& extra) {
   STACK_OF(X509)* ca = sk_X509_new_null();
@@ -108,7 +117,13 @@ inline std::string pkcs12_der(const char* password, EVP_PKEY* key, X509* cert,
 
 /// An RSA key of `bits` (small keys for the weak-key checks).
 inline pki::EvpPkeyPtr rsa_key(unsigned bits) {
-  return pki::EvpPkeyPtr(EVP_RSA_gen(bits));
+  pki::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nullptr));
+  EVP_PKEY* key = nullptr;
+  const bool ok = ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(bits)) == 1 &&
+                  EVP_PKEY_keygen(ctx.get(), &key) == 1;
+  EXPECT_TRUE(ok);
+  return pki::EvpPkeyPtr(key);
 }
 
 /// A directory under the system temp dir, removed with everything in it.

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
 
-#include "../common/ec_keys_mode.h"
 #include "diag/render.h"
 #include "diag_fixture.h"
 

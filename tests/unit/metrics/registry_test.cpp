@@ -104,16 +104,11 @@ TEST(Registry, ExpositionForKnownSequence) {
       "# HELP portcullis_connections_active Open client connections, by listener.\n"
       "# TYPE portcullis_connections_active gauge\n"
       "portcullis_connections_active{listener=\"public\"} 1\n"
-      "# HELP portcullis_tls_connections_total Ended TLS client connections, by who protected "
-      "their records after the handshake: the gateway's record layer or OpenSSL.\n"
-      "# TYPE portcullis_tls_connections_total counter\n"
-      "portcullis_tls_connections_total{records=\"gateway\"} 0\n"
-      "portcullis_tls_connections_total{records=\"openssl\"} 0\n"
-      "# HELP portcullis_tls_handshakes_total Completed TLS server handshakes, by who ran them: "
-      "the gateway's own TLS 1.3 handshake or OpenSSL.\n"
+      "# HELP portcullis_tls_handshakes_total Completed TLS server handshakes: full, or resumed "
+      "from a session ticket.\n"
       "# TYPE portcullis_tls_handshakes_total counter\n"
-      "portcullis_tls_handshakes_total{by=\"gateway\"} 0\n"
-      "portcullis_tls_handshakes_total{by=\"openssl\"} 0\n"
+      "portcullis_tls_handshakes_total{resumed=\"false\"} 0\n"
+      "portcullis_tls_handshakes_total{resumed=\"true\"} 0\n"
       "# HELP portcullis_fast_lane_requests_total Requests the workers' fast lane forwarded: "
       "relayed to the end by the lane, or resumed by the request pipeline.\n"
       "# TYPE portcullis_fast_lane_requests_total counter\n"
@@ -123,26 +118,14 @@ TEST(Registry, ExpositionForKnownSequence) {
   EXPECT_EQ(registry.prometheus_text(), expected);
 }
 
-TEST(Registry, TlsConnectionsByRecordLayer) {
-  Registry registry;
-  registry.count_tls_connection(true);
-  registry.count_tls_connection(true);
-  registry.count_tls_connection(false);
-  const auto text = registry.prometheus_text();
-  EXPECT_NE(text.find("portcullis_tls_connections_total{records=\"gateway\"} 2\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("portcullis_tls_connections_total{records=\"openssl\"} 1\n"),
-            std::string::npos);
-}
-
-TEST(Registry, TlsHandshakesByWhoRanThem) {
+TEST(Registry, TlsHandshakesFullAndResumed) {
   Registry registry;
   registry.count_tls_handshake(true);
   registry.count_tls_handshake(false);
   registry.count_tls_handshake(false);
   const auto text = registry.prometheus_text();
-  EXPECT_NE(text.find("portcullis_tls_handshakes_total{by=\"gateway\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("portcullis_tls_handshakes_total{by=\"openssl\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("portcullis_tls_handshakes_total{resumed=\"false\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("portcullis_tls_handshakes_total{resumed=\"true\"} 1\n"), std::string::npos);
 }
 
 TEST(Registry, FastLaneRequestsByOutcome) {
@@ -174,8 +157,8 @@ TEST(Registry, ClientCertVerdictsByResultAndCode) {
 TEST(Registry, EmptyRegistryStillDescribesEveryMetric) {
   Registry registry;
   const std::string text = registry.prometheus_text();
-  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 8u);
-  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 8u);
+  EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 7u);
+  EXPECT_EQ(lines_starting(text, "# HELP ").size(), 7u);
   EXPECT_EQ(lines_starting(text, "portcullis_denials_total{").size(), core::catalogue().size());
   EXPECT_TRUE(lines_starting(text, "portcullis_requests_total{").empty());
   EXPECT_TRUE(text.ends_with("portcullis_fast_lane_requests_total{outcome=\"resumed\"} 0\n"));

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../common/ec_keys_mode.h"
 #include "net/transports.h"
 #include "pki/demo_pki.h"
 

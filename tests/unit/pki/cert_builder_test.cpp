@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "pki/cert_files.h"
+#include "pki/trust_store.h"
+#include "pki/verify.h"
 
 namespace portcullis::pki {
 namespace {
@@ -64,12 +66,12 @@ CertSpec ca(std::string subject, int path_len = -1) {
 TEST(CertBuilder, GeneratesKeys) {
   auto ec = generate_key(KeyType::EcP256);
   ASSERT_TRUE(ec.has_value());
-  EXPECT_EQ(EVP_PKEY_get_base_id(ec->get()), EVP_PKEY_EC);
-  EXPECT_EQ(EVP_PKEY_get_bits(ec->get()), 256);
+  EXPECT_EQ(EVP_PKEY_id(ec->get()), EVP_PKEY_EC);
+  EXPECT_EQ(EVP_PKEY_bits(ec->get()), 256);
   auto rsa = generate_key(KeyType::Rsa2048);
   ASSERT_TRUE(rsa.has_value());
-  EXPECT_EQ(EVP_PKEY_get_base_id(rsa->get()), EVP_PKEY_RSA);
-  EXPECT_EQ(EVP_PKEY_get_bits(rsa->get()), 2048);
+  EXPECT_EQ(EVP_PKEY_id(rsa->get()), EVP_PKEY_RSA);
+  EXPECT_EQ(EVP_PKEY_bits(rsa->get()), 2048);
 }
 
 TEST(CertBuilder, DefaultsAndExplicitFields) {
@@ -234,7 +236,20 @@ TEST(CertBuilder, IssuerWithoutCaBitsIsInvalid) {
   not_ca.key_usage = std::vector<std::string>{"digitalSignature"};
   IssuedCert fake = issue(not_ca);
   IssuedCert leaf = issue(signed_by(fake, "CN=leaf"));
-  EXPECT_EQ(verify(root.cert.get(), {fake.cert.get()}, leaf.cert.get()), X509_V_ERR_INVALID_CA);
+  // AWS-LC does not even take it as the leaf's issuer ("unable to get local issuer") ...
+  EXPECT_NE(verify(root.cert.get(), {fake.cert.get()}, leaf.cert.get()), X509_V_OK);
+  // ... the verification engine names it, at its depth, as OpenSSL did.
+  TrustStore::Inputs in;
+  X509_up_ref(root.cert.get());
+  in.trusted.emplace_back(root.cert.get());
+  auto store = TrustStore::from_certificates(std::move(in));
+  ASSERT_TRUE(store.has_value()) << store.error().to_string();
+  VerifyPolicy any_purpose;
+  any_purpose.purpose = VerifyPolicy::Any;
+  const Verdict v = verify_chain(**store, {leaf.cert.get(), fake.cert.get()}, any_purpose);
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.openssl_error, X509_V_ERR_INVALID_CA) << v.detail();
+  EXPECT_EQ(v.depth, 1) << v.detail();
   EXPECT_FALSE(summarize(fake.cert.get()).is_ca);
 }
 
