@@ -13,25 +13,6 @@
 #include "net/transports.h"
 
 namespace portcullis::net {
-namespace {
-
-/// The error of a failed SSL call (as transports.cpp reports it to the pipeline).
-error_code lane_failure(SSL* ssl, int result) {
-  const int err = SSL_get_error(ssl, result);
-  error_code ec;
-  if (err == SSL_ERROR_ZERO_RETURN) {
-    ec = asio::error::eof;
-  } else if (err == SSL_ERROR_SYSCALL) {
-    ec = errno != 0 ? error_code(errno, boost::system::system_category())
-                    : error_code(asio::error::eof);  // closed without close_notify
-  } else {
-    ec = error_code(static_cast<int>(ERR_peek_error()), asio::error::get_ssl_category());
-  }
-  ERR_clear_error();
-  return ec;
-}
-
-}  // namespace
 
 bool TlsTransport::lane_ready() const {
   return attached_ && socket_.is_open() && !peer_closed_ && SSL_is_init_finished(ssl_) == 1 &&
@@ -73,8 +54,8 @@ std::optional<std::size_t> TlsTransport::lane_read(asio::mutable_buffer buf, err
     socket_drained_ = err == SSL_ERROR_WANT_READ;
     return std::nullopt;
   }
-  ec = lane_failure(ssl_, r);
-  peer_closed_ = true;
+  ec = ssl_failure(ssl_, r);
+  note_read_failure(ec);
   return 0;
 }
 
@@ -134,7 +115,7 @@ std::size_t TlsTransport::write_now(const std::uint8_t* data, std::size_t size, 
       continue;
     }
     const int err = SSL_get_error(ssl_, r);
-    if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) ec = lane_failure(ssl_, r);
+    if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) ec = ssl_failure(ssl_, r);
     break;
   }
   return sent;

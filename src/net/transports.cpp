@@ -207,10 +207,8 @@ void TcpTransport::close() {
 
 // ---- TlsTransport -----------------------------------------------------------------------------
 
-namespace {
+namespace {}  // namespace
 
-/// The error of a failed OpenSSL call, as Asio's SSL stream reported it (same categories and
-/// values, so messages and checks such as SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE stay valid).
 error_code ssl_failure(SSL* ssl, int result) {
   const int err = SSL_get_error(ssl, result);
   const unsigned long first = ERR_peek_error();
@@ -228,8 +226,6 @@ error_code ssl_failure(SSL* ssl, int result) {
   ERR_clear_error();
   return ec;
 }
-
-}  // namespace
 
 TlsTransport::TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& ctx)
     : socket_(std::move(socket)),

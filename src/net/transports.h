@@ -181,6 +181,11 @@ class TlsTransport final : public proxy::Transport {
   Deadline deadline_;
 };
 
+/// The error of a failed SSL call (`result` its return value), in the categories Asio's SSL
+/// stream uses: eof for close_notify, stream_truncated for a close without it, the library's
+/// error code otherwise. Clears the thread's error queue.
+error_code ssl_failure(SSL* ssl, int result);
+
 /// True when `host` is an IPv4 or IPv6 literal.
 bool is_ip_literal(const std::string& host);
 
