@@ -322,6 +322,9 @@ awaitable<error_code> TlsTransport::connect(
 
 awaitable<error_code> TlsTransport::handshake_server(std::chrono::milliseconds timeout) {
   error_code ec;
+  // The certificate chain, key and verify settings are the listener's; a connection needs none
+  // of them once its handshake is done, and an idle connection should hold as little as it can.
+  SSL_set_shed_handshake_config(ssl_, 1);
   expires_after(timeout);
   co_await drive(Op::Accept, nullptr, 0, ec);
   co_return ec;
