@@ -16,7 +16,7 @@ namespace portcullis::net {
 bool is_dns_error(const boost::system::error_code& ec);
 
 /// One sentence for a failed client handshake: the verification error when the certificate was
-/// refused, otherwise the TLS error with OpenSSL's queued reasons.
+/// refused, otherwise the TLS error with the TLS library's queued reasons.
 std::string tls_failure_text(SSL* ssl, const boost::system::error_code& ec);
 
 enum class TlsFailureKind {

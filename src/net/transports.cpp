@@ -1,5 +1,5 @@
 // TCP and TLS transports: thin coroutine wrappers that turn Asio completion into error values,
-// with Deadline-based timeouts. TLS drives OpenSSL on the socket directly (see TlsTransport).
+// with Deadline-based timeouts. TLS drives AWS-LC on the socket directly (see TlsTransport).
 #include "net/transports.h"
 
 #include <boost/asio/connect.hpp>
@@ -410,7 +410,7 @@ awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, er
       co_return;
     }
     // Joined in a per-thread scratch buffer rather than in this coroutine's frame (no 16 KiB
-    // allocation per write). OpenSSL encrypts the whole record before sending it, so when the
+    // allocation per write). The library encrypts the whole record before sending it, so when the
     // socket is full the retry gets a private copy of the same bytes
     // (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), and the scratch is free for other connections.
     thread_local std::array<char, kCoalesce> scratch;
@@ -467,7 +467,7 @@ awaitable<void> TlsTransport::shutdown() {
   if (socket().is_open() && attached_ && SSL_is_init_finished(ssl_) == 1) {
     if (peer_closed_) {
       // No close_notify to a peer that has closed (nginx does the same): it would only draw a
-      // reset, one more send for nothing. Marked as sent all the same: OpenSSL drops the
+      // reset, one more send for nothing. Marked as sent all the same: a TLS library drops the
       // session of a connection it believes was cut short, and the client could not resume.
       SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
     } else {

@@ -9,7 +9,7 @@
 namespace portcullis::proxy {
 
 /// Writes one access-log line (stage "tls", status 0, the verdict's code and detail) and counts
-/// the denial. `tls_error` is the handshake error as OpenSSL reported it.
+/// the denial. `tls_error` is the handshake error as the TLS library reported it.
 void log_handshake_refusal(const ConnectionContext& ctx, std::string_view tls_error);
 
 }  // namespace portcullis::proxy
