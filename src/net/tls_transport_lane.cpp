@@ -7,9 +7,6 @@
 
 #include <unistd.h>
 
-#include <array>
-#include <cstring>
-
 #include "net/transports.h"
 
 namespace portcullis::net {
@@ -75,18 +72,10 @@ bool TlsTransport::lane_write(std::span<const asio::const_buffer> bufs,
     return true;
   }
   // A head and a small body go out as one record and one send.
-  std::size_t total = 0;
-  for (const auto& b : bufs) total += b.size();
-  thread_local std::array<std::uint8_t, kCoalesce> scratch;
-  if (bufs.size() > 1 && total <= scratch.size()) {
-    std::size_t at = 0;
-    for (const auto& b : bufs) {
-      std::memcpy(scratch.data() + at, b.data(), b.size());
-      at += b.size();
-    }
-    const auto sent = write_now(scratch.data(), at, ec);
+  if (const auto joined = coalesce(bufs); !joined.empty()) {
+    const auto sent = write_now(joined.data(), joined.size(), ec);
     if (ec) return false;
-    pending.assign(scratch.data() + sent, scratch.data() + at);
+    pending.assign(joined.begin() + static_cast<std::ptrdiff_t>(sent), joined.end());
     return true;
   }
   for (std::size_t i = 0; i < bufs.size(); ++i) {

@@ -356,6 +356,21 @@ proxy::TlsFacts TlsTransport::facts() {
   return {SSL_get_version(ssl), cipher ? cipher : ""};
 }
 
+std::span<const std::uint8_t> TlsTransport::coalesce(std::span<const asio::const_buffer> bufs) {
+  // A per-thread scratch rather than a buffer per connection or per write: nothing lives in it
+  // across a wait (a write the socket cannot take is retried from a copy).
+  thread_local std::array<std::uint8_t, kCoalesce> scratch;
+  std::size_t total = 0;
+  for (const auto& b : bufs) total += b.size();
+  if (bufs.size() < 2 || total > scratch.size()) return {};
+  std::size_t at = 0;
+  for (const auto& b : bufs) {
+    std::memcpy(scratch.data() + at, b.data(), b.size());
+    at += b.size();
+  }
+  return {scratch.data(), at};
+}
+
 std::shared_ptr<const pki::Verdict> TlsTransport::client_verdict(const ClientAuth& auth) {
   return connection_verdict(ssl_, auth);
 }
@@ -400,37 +415,26 @@ awaitable<std::size_t> TlsTransport::read_some(asio::mutable_buffer buf, error_c
 
 awaitable<void> TlsTransport::write(std::span<const asio::const_buffer> bufs, error_code& ec) {
   ec = {};
-  std::size_t total = 0;
-  for (const auto& b : bufs) total += b.size();
   // Write coalescing: a head and a small body (or a chunk header, data and trailer) go out as
   // one TLS record and one send instead of one per piece.
-  if (bufs.size() > 1 && total <= kCoalesce) {
+  if (const auto joined = coalesce(bufs); !joined.empty()) {
     if (!attached_) {
       ec = asio::error::not_connected;
       co_return;
     }
-    // Joined in a per-thread scratch buffer rather than in this coroutine's frame (no 16 KiB
-    // allocation per write). The library encrypts the whole record before sending it, so when the
-    // socket is full the retry gets a private copy of the same bytes
-    // (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), and the scratch is free for other connections.
-    thread_local std::array<char, kCoalesce> scratch;
-    std::size_t at = 0;
-    for (const auto& b : bufs) {
-      std::memcpy(scratch.data() + at, b.data(), b.size());
-      at += b.size();
-    }
-    if (at == 0) co_return;
     clear_openssl_errors();
     errno = 0;
-    const int r = SSL_write(ssl_, scratch.data(), static_cast<int>(at));
+    const int r = SSL_write(ssl_, joined.data(), static_cast<int>(joined.size()));
     if (r > 0) co_return;
     const int err = SSL_get_error(ssl_, r);
     if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
       ec = ssl_failure(ssl_, r);
       co_return;
     }
-    std::string pending(scratch.data(), at);
-    co_await drive(Op::Write, pending.data(), static_cast<int>(at), ec);
+    // The scratch belongs to the thread: the retry gets a private copy of the same bytes
+    // (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), and the scratch is free for other connections.
+    std::string pending(reinterpret_cast<const char*>(joined.data()), joined.size());
+    co_await drive(Op::Write, pending.data(), static_cast<int>(pending.size()), ec);
     co_return;
   }
   for (const auto& b : bufs) {

@@ -165,6 +165,10 @@ class TlsTransport final : public proxy::Transport {
   awaitable<int> drive(Op op, void* data, int size, error_code& ec);
   /// Attaches the socket to the SSL object (once the socket is open).
   void attach();
+  /// Several pieces of at most kCoalesce bytes in all, joined in a per-thread scratch buffer (so
+  /// they go out as one record and one send); empty when `bufs` is one piece or too large. Valid
+  /// until the thread's next call.
+  static std::span<const std::uint8_t> coalesce(std::span<const asio::const_buffer> bufs);
   /// SSL_write of `data` without waiting: how much the library took; `ec` set on failure.
   std::size_t write_now(const std::uint8_t* data, std::size_t size, error_code& ec);
   /// After a failed read: remembers that the peer has closed or reset the connection (not on

@@ -259,14 +259,23 @@ class RecordingUpstream(FakeUpstream):
                 return b""
         return None
 
-    def _read_request(self, conn: socket.socket, buf: bytes):
-        """(head, raw_body, body, rest) or None when the connection ends first (60 s bound)."""
-        deadline = time.monotonic() + 60
-        while b"\r\n\r\n" not in buf:
+    def _fill(self, conn: socket.socket, buf: bytes, deadline: float, enough) -> bytes | None:
+        """`buf` with received bytes appended until enough(buf); None when the connection ends
+        or the deadline passes first."""
+        while not enough(buf):
             chunk = self._recv(conn, deadline)
             if not chunk:
                 return None
             buf += chunk
+        return buf
+
+    def _read_request(self, conn: socket.socket, buf: bytes):
+        """(head, raw_body, body, rest) or None when the connection ends first (60 s bound)."""
+        deadline = time.monotonic() + 60
+        has_line = lambda b: b"\r\n" in b  # noqa: E731
+        buf = self._fill(conn, buf, deadline, lambda b: b"\r\n\r\n" in b)
+        if buf is None:
+            return None
         head, _, buf = buf.partition(b"\r\n\r\n")
         length = 0
         chunked = False
@@ -281,20 +290,16 @@ class RecordingUpstream(FakeUpstream):
             elif lname == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
         if not chunked:
-            while len(buf) < length:
-                chunk = self._recv(conn, deadline)
-                if not chunk:
-                    return None
-                buf += chunk
+            buf = self._fill(conn, buf, deadline, lambda b: len(b) >= length)
+            if buf is None:
+                return None
             return head, buf[:length], buf[:length], buf[length:]
         raw = b""
         body = b""
         for _ in range(100000):
-            while b"\r\n" not in buf:
-                chunk = self._recv(conn, deadline)
-                if not chunk:
-                    return None
-                buf += chunk
+            buf = self._fill(conn, buf, deadline, has_line)
+            if buf is None:
+                return None
             line, _, buf = buf.partition(b"\r\n")
             raw += line + b"\r\n"
             try:
@@ -304,20 +309,16 @@ class RecordingUpstream(FakeUpstream):
             if size == 0:
                 # trailers up to the blank line
                 while True:
-                    while b"\r\n" not in buf:
-                        chunk = self._recv(conn, deadline)
-                        if not chunk:
-                            return None
-                        buf += chunk
+                    buf = self._fill(conn, buf, deadline, has_line)
+                    if buf is None:
+                        return None
                     tline, _, buf = buf.partition(b"\r\n")
                     raw += tline + b"\r\n"
                     if tline == b"":
                         return head, raw, body, buf
-            while len(buf) < size + 2:
-                chunk = self._recv(conn, deadline)
-                if not chunk:
-                    return None
-                buf += chunk
+            buf = self._fill(conn, buf, deadline, lambda b, n=size + 2: len(b) >= n)
+            if buf is None:
+                return None
             raw += buf[:size + 2]
             body += buf[:size]
             buf = buf[size + 2:]
